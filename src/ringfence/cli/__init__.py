@@ -1,0 +1,5 @@
+"""The `ringfence` command line."""
+
+from ringfence.cli._app import main
+
+__all__ = ["main"]

@@ -1,16 +1,25 @@
-"""Root command group."""
+"""Root command group; each command group lives in its own module."""
 
 from __future__ import annotations
 
 import click
 
 from ringfence._version import __version__
+from ringfence.cli._audit import audit_group
+from ringfence.cli._bench import bench_group
+from ringfence.cli._demo import demo
+from ringfence.cli._policy import policy_group
+from ringfence.cli._replay import replay_cmd
 
 
 @click.group()
 @click.version_option(__version__, prog_name="ringfence")
 def cli() -> None:
     """ringfence: policy, provenance, guards, approvals and audit for LLM agents."""
+
+
+for command in (policy_group, replay_cmd, audit_group, bench_group, demo):
+    cli.add_command(command)
 
 
 def main() -> None:

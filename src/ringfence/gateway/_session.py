@@ -1,0 +1,378 @@
+"""A session: one conversation of one principal with an agent, and the call flow.
+
+propose:  validate args -> record the proposal with argument provenance -> policy decision
+          -> reserve caps atomically (allow) -> record the decision (durable)
+execute:  run the tool (allow) or ask for approval (approve) -> record the result, which becomes
+          untrusted content the next calls are checked against
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from ringfence.audit import (
+    CallProposedEvent,
+    ContentEvent,
+    DecisionEvent,
+    ErrorEvent,
+    ExecutionEvent,
+    canonical_json,
+)
+from ringfence.exceptions import CallRefused, ConfigError
+from ringfence.gateway._messages import invalid_args_message, refusal_message
+from ringfence.gateway._tool import ArgsInvalid, Tool
+from ringfence.policy import CallContext, CapCharge, Decision, Principal, ToolCall, Verdict
+from ringfence.provenance import ContentItem, Label, Span, ValueOriginIndex, summarize
+
+if TYPE_CHECKING:
+    from ringfence.gateway._gateway import Gateway
+
+UNKNOWN_TOOL_RULE = "unknown-tool"
+SCHEMA_RULE = "schema"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A decided call, not yet executed. ``reservation`` holds its cap usage (allow only)."""
+
+    call: ToolCall
+    verdict: Verdict
+    tool: Tool | None
+    reservation: str | None = None
+    invalid: str | None = None
+
+
+ApprovalStatus = Literal["approved", "denied", "pending", "expired", "cancelled"]
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    """What an approval hook says: approved (with the approved arguments), denied, pending."""
+
+    status: ApprovalStatus
+    request_id: str | None = None
+    reason: str = ""
+    args: Mapping[str, Any] | None = None
+
+
+@runtime_checkable
+class ApprovalHook(Protocol):
+    """Called for every ``approve`` decision. A blocking hook may wait for a person; a queue
+    returns ``pending`` with a request id the application resumes later."""
+
+    def submit(self, session: Session, proposal: Proposal) -> ApprovalOutcome: ...
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What happened to one proposed call. ``message`` is what the model should see."""
+
+    call_id: str
+    tool: str
+    args: Mapping[str, Any]
+    decision: str
+    verdict: Verdict
+    executed: bool
+    message: str
+    output: Any = None
+    error: str | None = None
+    approval: ApprovalOutcome | None = None
+    content_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.executed and self.error is None
+
+
+@dataclass
+class Session:
+    """One principal's conversation: its content (the value-origin index) and its calls."""
+
+    gateway: Gateway
+    principal: Principal
+    id: str
+    agent: str | None = None
+    index: ValueOriginIndex = field(default_factory=ValueOriginIndex)
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    # --- content ---------------------------------------------------------------------------
+
+    def add_content(
+        self,
+        text: str,
+        *,
+        source: str = "user",
+        trusted: bool | None = None,
+        fields: Mapping[str, str] | None = None,
+        field_trust: Mapping[str, bool] | None = None,
+        item_id: str | None = None,
+    ) -> ContentItem:
+        """Record content the model sees. Trust defaults to the policy's ``sources``."""
+        label = Label(source, self.gateway.policy.trust_of(source) if trusted is None else trusted)
+        item = ContentItem(
+            id=item_id or f"c{next(self._counter)}",
+            label=label,
+            text=text,
+            fields=dict(fields) if fields else None,
+            field_trust=dict(field_trust or {}),
+        )
+        self.index.add(item)
+        self._audit(
+            ContentEvent(item_id=item.id, source=source, trusted=label.trusted, text=text),
+            durable=False,
+        )
+        return item
+
+    def taint(self, item_id: str, *, spans: tuple[Span, ...] = (), reason: str = "") -> ContentItem:
+        """Mark an item (or only ``spans`` of it) as flagged, e.g. by an injection detector."""
+        item = self.index.get(item_id)
+        if item is None:
+            raise ConfigError(f"no content item {item_id!r} in session {self.id!r}")
+        reasons = (*item.taint_reasons, reason) if reason else item.taint_reasons
+        if spans:
+            item = replace(item, taint_spans=(*item.taint_spans, *spans), taint_reasons=reasons)
+        else:
+            item = replace(item, tainted=True, taint_reasons=reasons)
+        self.index.replace(item)
+        return item
+
+    # --- the call flow ---------------------------------------------------------------------
+
+    def propose(
+        self, tool: str, args: Mapping[str, Any], *, call_id: str | None = None
+    ) -> Proposal:
+        """Validate and decide a proposed call; allowed calls hold a cap reservation."""
+        gw = self.gateway
+        cid = call_id or uuid.uuid4().hex[:16]
+        wrapped = gw.tools.get(tool)
+        call, invalid = ToolCall(tool, dict(args), cid), None
+        if wrapped is not None:
+            try:
+                call = ToolCall(tool, wrapped.check_args(args), cid)
+            except ArgsInvalid as exc:
+                invalid = str(exc)
+        self._audit(
+            CallProposedEvent(
+                call_id=cid, tool=tool, args=dict(call.args), origins=self._origins(call)
+            ),
+            durable=False,
+        )
+        verdict = self._decide(call, wrapped, invalid)
+        reservation = None
+        if verdict.decision == "allow" and verdict.charges:
+            verdict, reservation = self._reserve(verdict)
+        self._audit(
+            DecisionEvent(
+                call_id=cid,
+                tool=tool,
+                decision=verdict.decision,
+                reasons=list(verdict.reasons),
+                rules=list(verdict.rules),
+                errors=list(verdict.errors),
+                policy=gw.policy.name,
+                policy_digest=gw.policy.digest,
+            ),
+            durable=verdict.decision != "allow" or gw.durable_allow,
+        )
+        return Proposal(call, verdict, wrapped, reservation, invalid)
+
+    def _origins(self, call: ToolCall) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for arg, value in call.args.items():
+            leaves = self.index.lookup(value, arg)
+            out[arg] = {
+                "status": summarize(leaves),
+                "items": sorted({o.item_id for leaf in leaves for o in leaf.origins}),
+            }
+        return out
+
+    def _decide(self, call: ToolCall, wrapped: Tool | None, invalid: str | None) -> Verdict:
+        gw = self.gateway
+        if wrapped is None and gw.require_registered:
+            return Verdict("deny", (f"no tool {call.tool!r} is registered",), (UNKNOWN_TOOL_RULE,),
+                           categories=("undeclared",))  # fmt: skip
+        if invalid is not None:
+            return Verdict("deny", (f"invalid arguments: {invalid}",), (SCHEMA_RULE,),
+                           categories=("argument",))  # fmt: skip
+        ctx = CallContext(self.principal, self.id, self.index, gw.resolver, gw.store, gw.clock())
+        try:
+            return gw.policy.evaluate(call, ctx)
+        except Exception as exc:  # the engine itself failed: fail closed, log it
+            self._audit(ErrorEvent(where="policy", message=repr(exc), call_id=call.call_id))
+            return Verdict("error", ("policy evaluation failed",), ("engine",), errors=(repr(exc),))
+
+    def _reserve(self, verdict: Verdict) -> tuple[Verdict, str | None]:
+        try:
+            got = self.gateway.store.try_charge(verdict.charges, self.gateway.clock())
+        except Exception as exc:
+            return replace(verdict, decision="error", errors=(f"cap ledger: {exc!r}",)), None
+        if isinstance(got, CapCharge):
+            reason = f"cap {got.cap_id!r} would be exceeded (checked atomically)"
+            decision: Decision = "deny" if got.on_exceed == "deny" else "approve"
+            return replace(verdict, decision=decision, reasons=(reason,), rules=(got.cap_id,),
+                           categories=("cap",)), None  # fmt: skip
+        return verdict, got
+
+    def execute(self, proposal: Proposal) -> CallResult:
+        """Run an allowed call (or ask for approval); refused calls get the model message."""
+        verdict, call = proposal.verdict, proposal.call
+        if verdict.decision == "approve" and self.gateway.approvals is not None:
+            return self._approval(proposal)
+        if verdict.decision != "allow":
+            return self._refused(proposal)
+        if self.gateway.dry_run or proposal.tool is None or proposal.tool.fn is None:
+            return self._finish(proposal, executed=False, output=None, error=None)
+        try:
+            output = proposal.tool.fn(**call.args)
+        except Exception as exc:
+            return self._finish(
+                proposal, executed=True, output=None, error=f"{type(exc).__name__}: {exc}"
+            )
+        return self._finish(proposal, executed=True, output=output, error=None)
+
+    def complete(
+        self, proposal: Proposal, *, output: Any = None, error: str | None = None
+    ) -> CallResult:
+        """Record the outcome of an allowed call that was executed elsewhere (proxy, MCP)."""
+        if proposal.verdict.decision != "allow":
+            raise ConfigError(f"call {proposal.call.call_id} was not allowed; it cannot complete")
+        return self._finish(proposal, executed=True, output=output, error=error)
+
+    def call(self, tool: str, args: Mapping[str, Any], *, call_id: str | None = None) -> CallResult:
+        """Propose and execute one call: the whole flow."""
+        return self.execute(self.propose(tool, args, call_id=call_id))
+
+    def _refused(self, proposal: Proposal, approval: ApprovalOutcome | None = None) -> CallResult:
+        call, verdict = proposal.call, proposal.verdict
+        if proposal.invalid is not None:
+            message = invalid_args_message(call.tool, proposal.invalid)
+        else:
+            message = refusal_message(call.tool, verdict)
+        return CallResult(call.call_id or "", call.tool, call.args, verdict.decision, verdict,
+                          executed=False, message=message, approval=approval)  # fmt: skip
+
+    def _approval(self, proposal: Proposal) -> CallResult:
+        hook = self.gateway.approvals
+        assert hook is not None
+        try:
+            outcome = hook.submit(self, proposal)
+        except Exception as exc:  # an approval hook that fails never approves
+            self._audit(
+                ErrorEvent(where="approval", message=repr(exc), call_id=proposal.call.call_id)
+            )
+            outcome = ApprovalOutcome("denied", reason=f"approval failed: {exc!r}")
+        if outcome.status != "approved":
+            return self._refused(proposal, outcome)
+        return self.execute_approved(proposal, outcome)
+
+    def execute_approved(self, proposal: Proposal, outcome: ApprovalOutcome) -> CallResult:
+        """Execute a call a person approved, with the approved arguments; caps are reserved now."""
+        call = replace(proposal.call, args=dict(outcome.args or proposal.call.args))
+        verdict = replace(proposal.verdict, decision="allow")
+        reservation = None
+        if verdict.charges:
+            verdict, reservation = self._reserve(verdict)
+            if verdict.decision != "allow":
+                return self._refused(replace(proposal, call=call, verdict=verdict), outcome)
+        approved = Proposal(call, verdict, proposal.tool, reservation)
+        result = self.execute(approved)
+        return replace(result, approval=outcome)
+
+    def _finish(
+        self, proposal: Proposal, *, executed: bool, output: Any, error: str | None
+    ) -> CallResult:
+        call = proposal.call
+        if error is not None and proposal.reservation is not None:
+            self.gateway.store.release(proposal.reservation)
+        content_id = None
+        if error is not None:
+            message = f"The call to '{call.tool}' failed: {error}"
+        elif not executed:
+            message = f"(dry run) the call to '{call.tool}' was allowed and not executed"
+        else:
+            message = _as_text(output)
+            content_id = self._record_output(call.tool, output, message).id
+        self._audit(
+            ExecutionEvent(call_id=call.call_id or "", tool=call.tool, ok=error is None,
+                           result=message[:2000], error=error, dry_run=not executed),
+            durable=executed,
+        )  # fmt: skip
+        return CallResult(call.call_id or "", call.tool, call.args, "allow", proposal.verdict,
+                          executed=executed, message=message, output=output, error=error,
+                          content_id=content_id)  # fmt: skip
+
+    def _record_output(self, tool: str, output: Any, text: str) -> ContentItem:
+        policy_tool = self.gateway.policy.tools.get(tool)
+        source = f"tool:{tool}"
+        trusted = (
+            policy_tool.spec.output.trusted if policy_tool else self.gateway.policy.trust_of(source)
+        )
+        field_trust: dict[str, bool] = {}
+        if policy_tool is not None:
+            field_trust.update((p, True) for p in policy_tool.spec.output.trusted_fields)
+            field_trust.update((p, False) for p in policy_tool.spec.output.untrusted_fields)
+        fields = flatten(output) if isinstance(output, Mapping | list | tuple) else None
+        return self.add_content(
+            text, source=source, trusted=trusted, fields=fields, field_trust=field_trust
+        )
+
+    # --- adapters --------------------------------------------------------------------------
+
+    def call_openai(self, tool_call: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one OpenAI ``tool_calls`` entry; returns the ``role: tool`` message to send back."""
+        fn = tool_call.get("function") or {}
+        name = str(fn.get("name", ""))
+        call_id = str(tool_call.get("id") or uuid.uuid4().hex[:16])
+        try:
+            args = json.loads(fn.get("arguments") or "{}")
+            if not isinstance(args, dict):
+                raise ValueError("arguments must be a JSON object")
+        except ValueError as exc:
+            content = invalid_args_message(name, f"arguments are not a JSON object ({exc})")
+            return {"role": "tool", "tool_call_id": call_id, "content": content}
+        result = self.call(name, args, call_id=call_id)
+        return {"role": "tool", "tool_call_id": call_id, "content": result.message}
+
+    def wrap(self, tool: str) -> Callable[..., Any]:
+        """A callable that routes through the gateway; raises :class:`CallRefused` when refused."""
+
+        def guarded(**kwargs: Any) -> Any:
+            result = self.call(tool, kwargs)
+            if not result.executed or result.error is not None:
+                raise CallRefused(result.message, result)
+            return result.output
+
+        guarded.__name__ = tool
+        return guarded
+
+    def _audit(self, event: Any, *, durable: bool = True) -> None:
+        self.gateway.audit.append(
+            replace(event, session=self.id, principal=self.principal.id), durable=durable
+        )
+
+
+def _as_text(output: Any) -> str:
+    if isinstance(output, str):
+        return output
+    if hasattr(output, "model_dump"):
+        output = output.model_dump(mode="json")
+    return canonical_json(output)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """Leaves of a structured value by dotted path: ``{"orders.0.id": "4821", ...}``."""
+    out: dict[str, str] = {}
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            out.update(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list | tuple):
+        for i, sub in enumerate(value):
+            out.update(flatten(sub, f"{prefix}.{i}" if prefix else str(i)))
+    elif value is not None:
+        out[prefix or "value"] = str(value)
+    return out

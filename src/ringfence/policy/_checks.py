@@ -1,0 +1,394 @@
+"""Compiling policy rules into checks: small functions that object to a call or say nothing.
+
+A check returns ``None`` (no objection) or a reason string; its outcome (forbid / approve) is
+fixed when it is compiled. A check that raises is turned into an ``error`` by the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ringfence.policy._model import (
+    AllOf,
+    AnyOf,
+    ArgSpec,
+    CapSpec,
+    Clause,
+    NotOf,
+    ProvenanceSpec,
+    RuleSpec,
+)
+from ringfence.policy._types import (
+    CallContext,
+    CapCharge,
+    ReasonCategory,
+    RuleOutcome,
+    ToolCall,
+)
+from ringfence.provenance import LeafProvenance, normalize_text, summarize
+
+CheckFn = Callable[[ToolCall, CallContext], str | None]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A compiled rule: ``fn`` returns a reason when the rule objects to the call."""
+
+    rule_id: str
+    outcome: RuleOutcome
+    category: ReasonCategory
+    fn: CheckFn
+    message: str | None = None
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING: Any = _Missing()
+
+
+def as_number(value: object) -> float:
+    """A finite number from an int/float/Decimal or a numeric string; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"{value!r} is not a number")
+    try:
+        number = float(Decimal(str(value).strip()))
+    except InvalidOperation as exc:
+        raise ValueError(f"{value!r} is not a number") from exc
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _type_ok(kind: str, value: object) -> bool:
+    if kind == "any":
+        return True
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "array":
+        return isinstance(value, list | tuple)
+    if kind == "object":
+        return isinstance(value, dict)
+    if isinstance(value, bool):
+        return False
+    if kind == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, int | float | Decimal)
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+# --- argument constraints -------------------------------------------------------------------
+
+
+def _numeric_check(bound: str, limit: float) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        try:
+            number = as_number(value)
+        except ValueError as exc:
+            return str(exc)
+        ok = {
+            "minimum": number >= limit,
+            "maximum": number <= limit,
+            "exclusive_minimum": number > limit,
+            "exclusive_maximum": number < limit,
+        }[bound]
+        return None if ok else f"{number:g} violates {bound} {limit:g}"
+
+    return check
+
+
+def _value_checks(spec: ArgSpec) -> Iterator[tuple[str, Callable[[object], str | None]]]:
+    """Constraints that look at the value alone, by constraint name."""
+    if spec.type is not None:
+        kind = spec.type
+        yield "type", lambda v: None if _type_ok(kind, v) else f"expected {kind}, got {v!r}"
+    if spec.enum is not None:
+        allowed = list(spec.enum)
+        yield "enum", lambda v: None if v in allowed else f"{v!r} is not one of {allowed}"
+    for bound in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
+        limit = getattr(spec, bound)
+        if limit is not None:
+            yield bound, _numeric_check(bound, limit)
+    yield from _string_checks(spec)
+    if spec.max_items is not None:
+        n = spec.max_items
+        yield "max_items", lambda v: None if len(_items(v)) <= n else f"more than {n} items"
+
+
+def _string_checks(spec: ArgSpec) -> Iterator[tuple[str, Callable[[object], str | None]]]:
+    if spec.min_length is not None:
+        lo = spec.min_length
+        yield "min_length", lambda v: None if len(str(v)) >= lo else f"shorter than {lo}"
+    if spec.max_length is not None:
+        hi = spec.max_length
+        yield "max_length", lambda v: None if len(str(v)) <= hi else f"longer than {hi}"
+    if spec.pattern is not None:
+        rx = re.compile(spec.pattern)
+        yield (
+            "pattern",
+            lambda v: (
+                None
+                if all(rx.search(str(i)) for i in _items(v))
+                else f"does not match {rx.pattern}"
+            ),
+        )
+
+
+ValueCtxFn = Callable[[object, CallContext], str | None]
+
+
+def _principal_checks(spec: ArgSpec) -> Iterator[tuple[str, ReasonCategory, ValueCtxFn]]:
+    """Constraints that relate the value to the calling principal: (name, category, fn)."""
+    if spec.equals_principal is not None:
+        attr = spec.equals_principal
+
+        def equals(value: object, ctx: CallContext) -> str | None:
+            expected = ctx.principal.attr(attr)
+            return None if str(value) == str(expected) else f"{value!r} is not principal.{attr}"
+
+        yield "equals_principal", "argument", equals
+    if spec.in_principal is not None:
+        attr_list = spec.in_principal
+
+        def within(value: object, ctx: CallContext) -> str | None:
+            allowed = {str(x) for x in ctx.principal.attr(attr_list)}
+            bad = [i for i in _items(value) if str(i) not in allowed]
+            return f"{bad!r} not in principal.{attr_list}" if bad else None
+
+        yield "in_principal", "argument", within
+    if spec.owned_by_principal is not None:
+        yield "owned_by_principal", "ownership", _owner_check(spec.owned_by_principal)
+
+
+def _owner_check(kind: str) -> ValueCtxFn:
+    def owned(value: object, ctx: CallContext) -> str | None:
+        if ctx.resolver is None:
+            raise RuntimeError("no resource-ownership lookup is configured")
+        for item in _items(value):
+            owner = ctx.resolver.owner(kind, str(item))
+            if owner is None:
+                return f"{kind} {item!r} does not exist"
+            if owner != ctx.principal.id:
+                return f"{kind} {item!r} is not owned by the principal"
+        return None
+
+    return owned
+
+
+def arg_checks(tool: str, arg: str, spec: ArgSpec) -> list[Check]:
+    """Every constraint on one argument as a forbid check with id ``TOOL.args.ARG.NAME``."""
+    prefix = f"{tool}.args.{arg}"
+    checks: list[Check] = []
+    if spec.required:
+
+        def required(call: ToolCall, ctx: CallContext) -> str | None:
+            return None if arg in call.args else f"argument {arg!r} is required"
+
+        checks.append(Check(f"{prefix}.required", "forbid", "argument", required, spec.message))
+    for name, value_fn in _value_checks(spec):
+        checks.append(
+            Check(f"{prefix}.{name}", "forbid", "argument", _on_arg(arg, value_fn), spec.message)
+        )
+    for name, category, fn in _principal_checks(spec):
+        checks.append(
+            Check(f"{prefix}.{name}", "forbid", category, _on_arg_ctx(arg, fn), spec.message)
+        )
+    return checks
+
+
+def _on_arg(arg: str, fn: Callable[[object], str | None]) -> CheckFn:
+    def check(call: ToolCall, ctx: CallContext) -> str | None:
+        value = call.args.get(arg, MISSING)
+        if value is MISSING:
+            return None
+        reason = fn(value)
+        return None if reason is None else f"argument {arg!r}: {reason}"
+
+    return check
+
+
+def _on_arg_ctx(arg: str, fn: ValueCtxFn) -> CheckFn:
+    def check(call: ToolCall, ctx: CallContext) -> str | None:
+        value = call.args.get(arg, MISSING)
+        if value is MISSING:
+            return None
+        reason = fn(value, ctx)
+        return None if reason is None else f"argument {arg!r}: {reason}"
+
+    return check
+
+
+# --- caps ---------------------------------------------------------------------------------
+
+
+def cap_charge(cap: CapSpec, call: ToolCall, ctx: CallContext) -> CapCharge:
+    """What ``call`` adds to ``cap``; raises when the call cannot be measured against it."""
+    scope = _cap_scope(cap, ctx)
+    amount, values = 1.0, tuple[str, ...]()
+    if cap.sum is not None:
+        if cap.sum not in call.args:
+            raise ValueError(f"cap {cap.id!r}: argument {cap.sum!r} is missing")
+        amount = as_number(call.args[cap.sum])
+        if amount < 0:
+            raise ValueError(f"cap {cap.id!r}: negative amount {amount:g}")
+    elif cap.distinct is not None:
+        raw = call.args.get(cap.distinct, MISSING)
+        if raw is MISSING:
+            raise ValueError(f"cap {cap.id!r}: argument {cap.distinct!r} is missing")
+        values = tuple(sorted({normalize_text(str(v)) for v in _items(raw)}))
+        amount = float(len(values))
+    return CapCharge(
+        cap_id=cap.id,
+        key=f"{cap.id}|{cap.per}:{scope}",
+        kind=cap.kind,
+        amount=amount,
+        values=values,
+        max=cap.max,
+        window_s=cap.window,
+        on_exceed=cap.on_exceed,
+    )
+
+
+def _cap_scope(cap: CapSpec, ctx: CallContext) -> str:
+    if cap.per == "principal":
+        return ctx.principal.id
+    if cap.per == "session":
+        return ctx.session_id
+    if cap.per == "tenant":
+        if ctx.principal.tenant is None:
+            raise ValueError(f"cap {cap.id!r} is per tenant but the principal has no tenant")
+        return ctx.principal.tenant
+    return "*"
+
+
+def cap_reason(charge: CapCharge, usage: float) -> str | None:
+    if usage <= charge.max:
+        return None
+    what = {"sum": "total", "count": "calls", "distinct": "distinct values"}[charge.kind]
+    return f"cap {charge.cap_id!r}: {what} would reach {usage:g} > {charge.max:g} within window"
+
+
+# --- provenance ---------------------------------------------------------------------------
+
+
+def provenance_outcome(
+    spec: ProvenanceSpec, leaves: list[LeafProvenance]
+) -> tuple[RuleOutcome, str] | None:
+    """Whether a provenance rule objects to the leaves of one argument, and why."""
+    bad = [leaf for leaf in leaves if leaf.status != "empty" and not leaf.from_sources(spec.from_)]
+    if not bad:
+        return None
+    tainted = [leaf for leaf in bad if any(o.tainted for o in leaf.origins)]
+    leaf = (tainted or bad)[0]
+    outcome: RuleOutcome = (
+        "forbid" if (spec.tainted if tainted else spec.otherwise) == "deny" else "approve"
+    )
+    return outcome, f"argument {leaf.path!r} = {_short(leaf.value)} {_origin_phrase(leaf)}"
+
+
+def _origin_phrase(leaf: LeafProvenance) -> str:
+    status = leaf.status
+    sources = sorted({o.source + (f"#{o.field}" if o.field else "") for o in leaf.origins})
+    where = ", ".join(sources[:4]) + (" ..." if len(sources) > 4 else "")
+    if status == "unknown":
+        return "occurs in no content the model saw"
+    if status == "untrackable":
+        return "cannot be traced to content (boolean or null)"
+    if any(o.tainted for o in leaf.origins):
+        return f"comes from content flagged as an injection ({where})"
+    return f"comes only from content not allowed for it ({where})"
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# --- conditional rules --------------------------------------------------------------------
+
+Condition = AllOf | AnyOf | NotOf | Clause
+
+
+def rule_check(rule: RuleSpec) -> Check:
+    cond = rule.when
+    outcome: RuleOutcome = "forbid" if rule.effect == "forbid" else "approve"
+
+    def check(call: ToolCall, ctx: CallContext) -> str | None:
+        return f"rule {rule.id!r} matched" if holds(cond, call, ctx) else None
+
+    return Check(rule.id, outcome, "rule", check, rule.message)
+
+
+def holds(cond: Condition, call: ToolCall, ctx: CallContext) -> bool:
+    """Evaluate a condition; raises (-> ``error``) on a missing subject or bad comparison."""
+    if isinstance(cond, AllOf):
+        return all(holds(c, call, ctx) for c in cond.all)
+    if isinstance(cond, AnyOf):
+        return any(holds(c, call, ctx) for c in cond.any)
+    if isinstance(cond, NotOf):
+        return not holds(cond.not_, call, ctx)
+    return _clause(cond, call, ctx)
+
+
+def _subject(clause: Clause, call: ToolCall, ctx: CallContext) -> Any:
+    if clause.principal is not None:
+        try:
+            return ctx.principal.attr(clause.principal)
+        except (KeyError, TypeError):
+            return MISSING
+    value: Any = call.args
+    for part in (clause.arg or "").split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return MISSING
+    return value
+
+
+def _clause(clause: Clause, call: ToolCall, ctx: CallContext) -> bool:
+    op = clause.operators()[0]
+    operand = clause.operand()
+    subject = _subject(clause, call, ctx)
+    if op == "exists":
+        return (subject is not MISSING) == bool(operand)
+    if subject is MISSING:
+        raise KeyError(f"{clause.arg or 'principal.' + str(clause.principal)} is missing")
+    if op == "origin":
+        leaves = ctx.origins.lookup(subject, clause.arg or "") if ctx.origins else []
+        status = summarize(leaves) if leaves else "unknown"
+        return status in operand
+    return _compare(op, subject, operand)
+
+
+def _compare(op: str, subject: Any, operand: Any) -> bool:
+    if op in ("gt", "ge", "lt", "le"):
+        left, right = as_number(subject), float(operand)
+        return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right}[
+            op
+        ]
+    if op == "eq":
+        return bool(subject == operand)
+    if op == "ne":
+        return bool(subject != operand)
+    if op in ("in", "not_in"):
+        return (subject in operand) == (op == "in")
+    if op in ("contains", "not_contains"):
+        if not isinstance(subject, str | list | tuple | frozenset | set):
+            raise TypeError(f"'{op}' needs a string or list, got {subject!r}")
+        return (operand in subject) == (op == "contains")
+    found = re.search(str(operand), str(subject)) is not None
+    return found == (op == "matches")

@@ -1,0 +1,80 @@
+"""Turning a validated :class:`PolicySpec` into per-tool compiled checks, and cross-checks
+that pydantic cannot do alone (unknown tools, duplicate rule ids)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ringfence.policy._checks import Check, arg_checks, rule_check
+from ringfence.policy._model import CapSpec, PolicySpec, ProvenanceSpec, ToolPolicy
+
+
+def tool_rule_id(tool: str) -> str:
+    """The id of a tool's effect rule (``tool:refund``)."""
+    return f"tool:{tool}"
+
+
+@dataclass(frozen=True)
+class CompiledTool:
+    """One tool's rules, ready to evaluate."""
+
+    name: str
+    spec: ToolPolicy
+    checks: tuple[Check, ...]
+    caps: tuple[CapSpec, ...]
+    provenance: tuple[ProvenanceSpec, ...]
+
+    def rule_ids(self) -> Iterator[str]:
+        yield tool_rule_id(self.name)
+        yield from (c.rule_id for c in self.checks)
+        yield from (c.id for c in self.caps)
+        yield from (p.id for p in self.provenance)
+
+
+def compile_tools(spec: PolicySpec) -> dict[str, CompiledTool]:
+    compiled: dict[str, CompiledTool] = {}
+    rule_checks = [(rule, rule_check(rule)) for rule in spec.rules]
+    for name, tool in spec.tools.items():
+        checks: list[Check] = []
+        for arg, arg_spec in tool.args.items():
+            checks.extend(arg_checks(name, arg, arg_spec))
+        checks.extend(c for r, c in rule_checks if "*" in r.tools or name in r.tools)
+        caps = [*tool.caps, *(c for c in spec.caps if c.tools and name in c.tools)]
+        compiled[name] = CompiledTool(
+            name, tool, tuple(checks), tuple(caps), tuple(tool.provenance)
+        )
+    return compiled
+
+
+def cross_check(spec: PolicySpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems as (path in the document, reason): unknown tools, duplicate rule ids."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, rule in enumerate(spec.rules):
+        for j, tool in enumerate(rule.tools):
+            if tool != "*" and tool not in spec.tools:
+                problems.append((("rules", i, "tools", j), f"unknown tool {tool!r}"))
+    for i, cap in enumerate(spec.caps):
+        if not cap.tools:
+            problems.append((("caps", i), "a top-level cap needs 'tools: [...]'"))
+        for j, tool in enumerate(cap.tools or []):
+            if tool not in spec.tools:
+                problems.append((("caps", i, "tools", j), f"unknown tool {tool!r}"))
+    problems.extend(_duplicate_ids(spec))
+    return problems
+
+
+def _duplicate_ids(spec: PolicySpec) -> list[tuple[tuple[str | int, ...], str]]:
+    located: list[tuple[str, tuple[str | int, ...]]] = []
+    for i, rule in enumerate(spec.rules):
+        located.append((rule.id, ("rules", i, "id")))
+    for i, cap in enumerate(spec.caps):
+        located.append((cap.id, ("caps", i, "id")))
+    for name, tool in spec.tools.items():
+        for i, cap in enumerate(tool.caps):
+            located.append((cap.id, ("tools", name, "caps", i, "id")))
+        for i, prov in enumerate(tool.provenance):
+            located.append((prov.id, ("tools", name, "provenance", i, "id")))
+    counts = Counter(rule_id for rule_id, _ in located)
+    return [(path, f"duplicate rule id {rid!r}") for rid, path in located if counts[rid] > 1]

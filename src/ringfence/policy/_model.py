@@ -1,0 +1,334 @@
+"""The policy file's schema (pydantic). Unknown keys are rejected everywhere.
+
+Every check a policy declares is a *rule* with an id. Argument constraints get derived ids
+(``refund.args.amount.maximum``); caps, provenance rules and conditional rules carry their own.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from ringfence.policy._types import CapScope
+
+Effect = Literal["allow", "deny", "approve"]
+"""A tool's base effect: may run, may never run, or may run once a human approves."""
+
+OnViolation = Literal["deny", "approve"]
+
+ArgType = Literal["string", "integer", "number", "boolean", "array", "object", "any"]
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:\-/]*$"
+_TOOL = r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]*$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"30m"``, ``"24h"``, ``"7d"`` or ``"1w"``."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or a string like '24h'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    else:
+        raise ValueError(f"invalid duration {value!r}: use seconds or e.g. '30m', '24h', '7d'")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+class ArgSpec(_Strict):
+    """Constraints on one argument. Each set constraint is a rule ``TOOL.args.ARG.NAME``."""
+
+    type: ArgType | None = None
+    """JSON type the value must have (``number`` accepts integers)."""
+    required: bool = False
+    """The argument must be present."""
+    enum: list[str | int | float | bool] | None = None
+    """The value must be one of these."""
+    minimum: float | None = None
+    """Numbers: value >= minimum."""
+    maximum: float | None = None
+    """Numbers: value <= maximum (a per-call limit such as a refund of at most 40)."""
+    exclusive_minimum: float | None = None
+    """Numbers: value > exclusive_minimum."""
+    exclusive_maximum: float | None = None
+    """Numbers: value < exclusive_maximum."""
+    min_length: int | None = Field(default=None, ge=0)
+    """Strings: at least this many characters."""
+    max_length: int | None = Field(default=None, ge=0)
+    """Strings: at most this many characters."""
+    pattern: str | None = None
+    """Strings: must match this regular expression (``re.search``; anchor it with ^...$)."""
+    max_items: int | None = Field(default=None, ge=0)
+    """Arrays: at most this many items (e.g. recipients per message)."""
+    equals_principal: str | None = None
+    """The value must equal this attribute of the calling principal (``id``, ``tenant``,
+    ``attrs.account``)."""
+    in_principal: str | None = None
+    """The value (or every item of it) must be in this list attribute of the principal."""
+    owned_by_principal: str | None = None
+    """Resource kind: the resource named by the value must be owned by the principal, as the
+    application's ownership lookup says (e.g. ``order``)."""
+    message: str | None = None
+    """What the model is told when this argument is rejected (default: a generic message)."""
+
+    _check_pattern = field_validator("pattern")(_check_regex)
+
+
+class CapSpec(_Strict):
+    """A limit over a window: a sum of an argument, a count of calls, or distinct values."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    """Rule id."""
+    sum: str | None = None
+    """Argument whose numeric values are summed (e.g. ``amount``)."""
+    count: bool = False
+    """Count calls (a rate limit)."""
+    distinct: str | None = None
+    """Argument whose distinct values are counted (e.g. ``to``: at most N recipients)."""
+    max: float = Field(ge=0)
+    """The limit; a call that would take usage above it is refused."""
+    window: float
+    """Window length: seconds or ``'30m'``, ``'24h'``, ``'7d'``."""
+    per: CapScope = "principal"
+    """Whose usage is counted together: ``principal``, ``session``, ``tenant`` or ``global``."""
+    on_exceed: OnViolation = "deny"
+    """What happens when the cap would be exceeded."""
+    tools: list[str] | None = None
+    """Top-level caps only: the tools whose calls count (tool-level caps count their tool)."""
+    message: str | None = None
+    """What the model is told when the cap refuses a call."""
+
+    _parse_window = field_validator("window", mode="before")(parse_duration)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CapSpec:
+        kinds = [k for k in ("sum", "distinct") if getattr(self, k)] + (["count"] * self.count)
+        if len(kinds) != 1:
+            raise ValueError(
+                "a cap needs exactly one of 'sum: ARG', 'count: true', 'distinct: ARG'"
+            )
+        return self
+
+    @property
+    def kind(self) -> Literal["sum", "count", "distinct"]:
+        return "sum" if self.sum else "distinct" if self.distinct else "count"
+
+    @property
+    def arg(self) -> str | None:
+        return self.sum or self.distinct
+
+
+class ProvenanceSpec(_Strict):
+    """Where the values of sensitive arguments must come from, and what happens otherwise."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    """Rule id."""
+    args: list[str] = Field(min_length=1)
+    """Arguments this rule covers (e.g. ``to``, ``iban``, ``url``, ``amount``)."""
+    from_: list[str] = Field(default_factory=lambda: ["trusted"], alias="from", min_length=1)
+    """Sources a value may come from: ``trusted`` (any trusted content), ``user``, ``system``,
+    ``developer``, ``tool:NAME``, ``tool:NAME#FIELD.PATTERN``, globs allowed."""
+    otherwise: OnViolation = "approve"
+    """When a value occurs only in other content, or in none (invented by the model)."""
+    tainted: OnViolation = "deny"
+    """When a value occurs in content a guard flagged (e.g. as a prompt injection)."""
+    message: str | None = None
+    """What the model is told when this rule refuses a call."""
+
+
+Operator = Literal[
+    "eq", "ne", "gt", "ge", "lt", "le", "in", "not_in",
+    "contains", "not_contains", "matches", "not_matches", "exists", "origin",
+]  # fmt: skip
+OPERATORS: tuple[str, ...] = typing.get_args(Operator)
+
+
+class Clause(_Strict):
+    """One comparison: ``{arg: amount, gt: 20}``, ``{principal: roles, contains: vip}``,
+    ``{arg: to, origin: [untrusted, unknown, tainted]}``."""
+
+    arg: str | None = None
+    principal: str | None = None
+    eq: Any = None
+    ne: Any = None
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    in_: list[Any] | None = Field(default=None, alias="in")
+    not_in: list[Any] | None = None
+    contains: Any = None
+    not_contains: Any = None
+    matches: str | None = None
+    not_matches: str | None = None
+    exists: bool | None = None
+    origin: (
+        list[Literal["trusted", "untrusted", "tainted", "unknown", "empty", "untrackable"]] | None
+    ) = None
+
+    _check_matches = field_validator("matches", "not_matches")(_check_regex)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Clause:
+        subjects = [k for k in ("arg", "principal") if getattr(self, k) is not None]
+        if len(subjects) != 1:
+            raise ValueError("a clause needs exactly one of 'arg: NAME' or 'principal: ATTR'")
+        ops = self.operators()
+        if len(ops) != 1:
+            raise ValueError(f"a clause needs exactly one operator of {', '.join(OPERATORS)}")
+        if ops[0] == "origin" and self.arg is None:
+            raise ValueError("'origin' applies to arguments only")
+        return self
+
+    def operators(self) -> list[str]:
+        names = {"in_": "in"}
+        return [names.get(k, k) for k in self.model_fields_set if names.get(k, k) in OPERATORS]
+
+    def operand(self) -> Any:
+        op = self.operators()[0]
+        return getattr(self, "in_" if op == "in" else op)
+
+
+class AllOf(_Strict):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(_Strict):
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(_Strict):
+    not_: Condition = Field(alias="not")
+
+
+def _condition_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("all", "any", "not"):
+            if key in value:
+                return key
+    if isinstance(value, AllOf):
+        return "all"
+    if isinstance(value, AnyOf):
+        return "any"
+    return "not" if isinstance(value, NotOf) else "clause"
+
+
+Condition = Annotated[
+    Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")]
+    | Annotated[Clause, Tag("clause")],
+    Discriminator(_condition_tag),
+]
+
+
+class RuleSpec(_Strict):
+    """A conditional rule: when ``when`` holds for a call to one of ``tools``, forbid it or
+    require approval. Rules never permit: permission comes from the tool's effect."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    effect: Literal["forbid", "approve"]
+    tools: list[str] = Field(min_length=1)
+    """Tool names, or ``*`` for every tool."""
+    when: Condition
+    message: str | None = None
+    """What the model is told when this rule refuses a call."""
+
+
+class OutputSpec(_Strict):
+    """How the gateway labels this tool's results when the model sees them."""
+
+    trusted: bool = False
+    """Whether the tool's results are trusted content (default: untrusted)."""
+    trusted_fields: list[str] = Field(default_factory=list)
+    """Field paths (fnmatch, e.g. ``*.recipient``) of structured results that are trusted even
+    though the result as a whole is not (fields an outsider cannot write)."""
+    untrusted_fields: list[str] = Field(default_factory=list)
+    """Field paths that are untrusted even though the result is trusted."""
+
+
+class ToolPolicy(_Strict):
+    """What one tool may do."""
+
+    effect: Effect
+    """``allow``, ``deny`` or ``approve`` (needs a human)."""
+    description: str | None = None
+    args: dict[str, ArgSpec] = Field(default_factory=dict)
+    """Constraints per argument name."""
+    caps: list[CapSpec] = Field(default_factory=list)
+    """Limits over windows on this tool's calls."""
+    provenance: list[ProvenanceSpec] = Field(default_factory=list)
+    """Where sensitive argument values must come from."""
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    """Provenance label for this tool's results."""
+    handler: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    """``package.module:function`` that implements the tool (used by ``ringfence replay``)."""
+    message: str | None = None
+    """What the model is told when a call to this tool is refused (default: a generic message)."""
+
+    @model_validator(mode="after")
+    def _tool_caps_have_no_tools(self) -> ToolPolicy:
+        for cap in self.caps:
+            if cap.tools is not None:
+                raise ValueError(f"cap {cap.id!r}: 'tools' is only for top-level caps")
+        return self
+
+
+DEFAULT_SOURCES: dict[str, Literal["trusted", "untrusted"]] = {
+    "system": "trusted",
+    "developer": "trusted",
+    "user": "trusted",
+    "assistant": "untrusted",
+    "tool:*": "untrusted",
+    "retrieved:*": "untrusted",
+}
+
+
+class PolicySpec(_Strict):
+    """A whole policy file. Tools not listed are denied."""
+
+    version: Literal[1] = 1
+    name: str
+    description: str = ""
+    sources: dict[str, Literal["trusted", "untrusted"]] = Field(default_factory=dict)
+    """Trust per content source pattern, layered over ``DEFAULT_SOURCES`` (system, developer
+    and user trusted; assistant, tool and retrieved content untrusted). The last matching pattern
+    wins; a source nothing matches is untrusted."""
+    tools: dict[Annotated[str, Field(pattern=_TOOL)], ToolPolicy] = Field(default_factory=dict)
+    rules: list[RuleSpec] = Field(default_factory=list)
+    caps: list[CapSpec] = Field(default_factory=list)
+    """Caps shared by several tools (each names its ``tools``)."""
+
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
+RuleSpec.model_rebuild()

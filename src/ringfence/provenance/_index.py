@@ -1,0 +1,281 @@
+"""The value-origin index: for a tool-call argument value, which content items it occurs in.
+
+Each content item is cut into *segments*: its text (or, for structured tool results, each field),
+minus any spans a guard flagged, plus each flagged span on its own. A segment carries the trust
+of its item (or field) and whether it is tainted. A value is looked up by its canonical form
+(see :mod:`ringfence.provenance._normalize`) in every segment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from ringfence.provenance._label import ContentItem, source_matches
+from ringfence.provenance._normalize import (
+    canonical_email,
+    canonical_iban,
+    canonical_number,
+    canonical_url,
+    emails_in,
+    ibans_in,
+    normalize_text,
+    numbers_in,
+    urls_in,
+)
+
+MatchKind = Literal["text", "number", "email", "url", "iban"]
+
+OriginStatus = Literal["trusted", "untrusted", "tainted", "unknown", "empty", "untrackable"]
+"""Where a value came from, summarised for rules:
+
+- ``trusted``: it occurs in at least one trusted, untainted segment;
+- ``tainted``: not trusted, and it occurs in a segment a guard flagged (e.g. as an injection);
+- ``untrusted``: it occurs only in untrusted content (the value is *untrusted-origin*);
+- ``unknown``: it occurs in no content at all (invented or transformed by the model);
+- ``empty``: an empty string or list, which carries nothing;
+- ``untrackable``: a boolean or null, which literal matching cannot trace.
+"""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """One occurrence of a value: the item (and field) it is in, and how it matched."""
+
+    item_id: str
+    source: str
+    trusted: bool
+    tainted: bool
+    field: str | None
+    match: MatchKind
+
+
+@dataclass(frozen=True)
+class LeafProvenance:
+    """The origins of one leaf of an argument value (``path`` is ``to`` or ``to.1``)."""
+
+    path: str
+    value: object
+    origins: tuple[Origin, ...]
+    trackable: bool = True
+
+    @property
+    def status(self) -> OriginStatus:
+        if not self.trackable:
+            return "untrackable"
+        if _is_empty(self.value):
+            return "empty"
+        if any(o.trusted and not o.tainted for o in self.origins):
+            return "trusted"
+        if any(o.tainted for o in self.origins):
+            return "tainted"
+        return "untrusted" if self.origins else "unknown"
+
+    def from_sources(self, patterns: Iterable[str]) -> bool:
+        """Whether the value occurs, untainted, in a segment matching a source pattern.
+
+        The pattern ``trusted`` matches any trusted segment; other patterns are sources with an
+        optional field pattern after ``#``: ``tool:get_order#customer.email``.
+        """
+        return any(_origin_matches(o, p) for o in self.origins if not o.tainted for p in patterns)
+
+
+def _origin_matches(origin: Origin, pattern: str) -> bool:
+    if pattern == "trusted":
+        return origin.trusted
+    source, _, field_pat = pattern.partition("#")
+    if not source_matches(origin.source, source):
+        return False
+    return not field_pat or (origin.field is not None and source_matches(origin.field, field_pat))
+
+
+def _is_empty(value: object) -> bool:
+    return (isinstance(value, str) and not value.strip()) or value in ([], {})
+
+
+@dataclass(frozen=True)
+class _Segment:
+    item_id: str
+    source: str
+    trusted: bool
+    tainted: bool
+    field: str | None
+    text: str
+    numbers: frozenset[str]
+    emails: frozenset[str]
+    urls: frozenset[str]
+    ibans: frozenset[str]
+
+    @classmethod
+    def build(
+        cls, item: ContentItem, text: str, field: str | None, trusted: bool, tainted: bool
+    ) -> _Segment:
+        return cls(
+            item_id=item.id,
+            source=item.label.source,
+            trusted=trusted,
+            tainted=tainted,
+            field=field,
+            text=normalize_text(text),
+            numbers=frozenset(numbers_in(text)),
+            emails=frozenset(emails_in(text)),
+            urls=frozenset(urls_in(text)),
+            ibans=frozenset(ibans_in(text)),
+        )
+
+
+def _segments(item: ContentItem) -> Iterator[_Segment]:
+    if item.fields:
+        for path, text in item.fields.items():
+            trusted = item.trust_of_field(path)
+            yield _Segment.build(item, text, path, trusted, item.tainted)
+        return
+    if item.tainted or not item.taint_spans:
+        yield _Segment.build(item, item.text, None, item.label.trusted, item.tainted)
+        return
+    spans = sorted(item.taint_spans, key=lambda s: s.start)
+    clean, pos = [], 0
+    for span in spans:
+        clean.append(item.text[pos : span.start])
+        yield _Segment.build(item, item.text[span.start : span.end], None, item.label.trusted, True)
+        pos = max(pos, span.end)
+    clean.append(item.text[pos:])
+    # a separator the value cannot match across, so cutting a span out never joins two halves
+    yield _Segment.build(item, "\n\u2063\n".join(clean), None, item.label.trusted, False)
+
+
+def _bounded_find(haystack: str, needle: str) -> bool:
+    """``needle`` occurs in ``haystack`` not glued to a letter or digit on either side."""
+    start = haystack.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        before = haystack[start - 1] if start else " "
+        after = haystack[end] if end < len(haystack) else " "
+        left_ok = not (needle[0].isalnum() and before.isalnum())
+        right_ok = not (needle[-1].isalnum() and after.isalnum())
+        if left_ok and right_ok:
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
+@dataclass(frozen=True)
+class _Query:
+    text: str
+    number: str | None
+    email: str | None
+    url: str | None
+    iban: str | None
+
+    @classmethod
+    def of(cls, value: str | int | float | Decimal) -> _Query:
+        if not isinstance(value, str):
+            return cls(normalize_text(str(value)), canonical_number(value), None, None, None)
+        return cls(
+            text=normalize_text(value),
+            number=canonical_number(value),
+            email=canonical_email(value),
+            url=canonical_url(value),
+            iban=canonical_iban(value),
+        )
+
+    def match(self, seg: _Segment) -> MatchKind | None:
+        if self.email is not None:
+            return "email" if self.email in seg.emails else None
+        if self.url is not None:
+            return "url" if self.url in seg.urls else None
+        if self.iban is not None and self.iban in seg.ibans:
+            return "iban"
+        if self.number is not None and self.number in seg.numbers:
+            return "number"
+        if self.text and _bounded_find(seg.text, self.text):
+            return "text"
+        return None
+
+
+class ValueOriginIndex:
+    """Answers, for any argument value, which content items (and fields / spans) it occurs in.
+
+    Content is added as the model sees it; a guard that flags an item (or spans of it) calls
+    :meth:`taint`. Lookups are linear in the number of segments, which is fine for the tens to
+    hundreds of items one agent session sees.
+    """
+
+    def __init__(self, items: Iterable[ContentItem] = ()) -> None:
+        self._items: dict[str, ContentItem] = {}
+        self._segments: dict[str, list[_Segment]] = {}
+        for item in items:
+            self.add(item)
+
+    def add(self, item: ContentItem) -> None:
+        self._items[item.id] = item
+        self._segments[item.id] = list(_segments(item))
+
+    def replace(self, item: ContentItem) -> None:
+        """Re-index an item under its id (for example after a guard flagged it)."""
+        self.add(item)
+
+    def get(self, item_id: str) -> ContentItem | None:
+        return self._items.get(item_id)
+
+    def items(self) -> list[ContentItem]:
+        return list(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def lookup(self, value: object, path: str = "") -> list[LeafProvenance]:
+        """Origins of every leaf of ``value`` (lists and dicts are walked)."""
+        return [self._leaf(p, v) for p, v in _leaves(value, path)]
+
+    def _leaf(self, path: str, value: object) -> LeafProvenance:
+        if value is None or isinstance(value, bool):
+            return LeafProvenance(path, value, (), trackable=False)
+        if not isinstance(value, str | int | float | Decimal):
+            return LeafProvenance(path, value, (), trackable=False)
+        if _is_empty(value):
+            return LeafProvenance(path, value, ())
+        query = _Query.of(value)
+        found: list[Origin] = []
+        for segs in self._segments.values():
+            for seg in segs:
+                kind = query.match(seg)
+                if kind is not None:
+                    found.append(
+                        Origin(seg.item_id, seg.source, seg.trusted, seg.tainted, seg.field, kind)
+                    )
+        return LeafProvenance(path, value, tuple(found))
+
+
+def _leaves(value: object, path: str) -> Iterator[tuple[str, object]]:
+    if isinstance(value, Mapping):
+        if not value:
+            yield path, value
+        for key, sub in value.items():
+            yield from _leaves(sub, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        if not value:
+            yield path, []
+        for i, sub in enumerate(value):
+            yield from _leaves(sub, f"{path}.{i}" if path else str(i))
+    else:
+        yield path, value
+
+
+def summarize(leaves: list[LeafProvenance]) -> OriginStatus:
+    """The weakest status over all leaves of one argument (one untrusted leaf taints the list)."""
+    order: list[OriginStatus] = [
+        "tainted",
+        "unknown",
+        "untrackable",
+        "untrusted",
+        "trusted",
+        "empty",
+    ]
+    statuses = {leaf.status for leaf in leaves}
+    for status in order:
+        if status in statuses:
+            return status
+    return "empty"

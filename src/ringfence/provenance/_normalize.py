@@ -1,0 +1,177 @@
+"""Normalisation and canonical forms used to match argument values against content.
+
+Matching is deliberately literal: a value is found in content when its canonical form occurs
+there. Canonical forms: NFKC + casefold + collapsed whitespace + invisible characters removed for
+text; a decimal value for numbers (``1,234.50`` == ``1234.5`` == ``$1 234.50``); upper-case without
+spaces for IBANs; lower-case without ``mailto:`` for e-mail addresses; scheme/host lower-cased,
+default port, fragment and trailing slash removed for URLs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit, urlunsplit
+
+_WS = re.compile(r"\s+")
+# Unicode "Cf" (format) characters: zero-width, bidi controls, tag characters, soft hyphen.
+_CF_RANGES = (
+    (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F),
+    (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)  # fmt: skip
+_INVISIBLE: dict[int, None] = {cp: None for lo, hi in _CF_RANGES for cp in range(lo, hi + 1)}
+
+# A number as people write it: 1234, 1,234.50, 1.234,50, 1 234, -3.5, .5
+_NUMBER = re.compile(
+    r"(?<![\w.,])[-+]?"
+    r"(?:\d{1,3}(?:[,. \u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+)"
+    r"(?![\w])"
+)
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`)\]}]+", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}\b")
+_IBAN_VALUE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_URL_TRAIL = ".,;:!?"
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, casefold, invisible (format) characters removed, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
+    return _WS.sub(" ", text).strip()
+
+
+def canonical_number(value: object) -> str | None:
+    """A canonical decimal string for an int/float/Decimal or a numeric string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        try:
+            dec = Decimal(str(value))
+        except InvalidOperation:
+            return None
+        return _dec_str(dec)
+    if isinstance(value, str):
+        forms = number_forms(value.strip().lstrip("$€£¥").strip())
+        return forms[0] if len(forms) == 1 else None
+    return None
+
+
+def _dec_str(dec: Decimal) -> str | None:
+    if not dec.is_finite():
+        return None
+    dec = dec.normalize()
+    if dec == 0:
+        return "0"
+    exp = dec.as_tuple().exponent
+    if isinstance(exp, int) and exp > 0:
+        dec = dec.quantize(Decimal(1))
+    return format(dec, "f")
+
+
+def number_forms(token: str) -> list[str]:
+    """Every plausible reading of a written number (``1,234`` is 1234 or 1.234)."""
+    token = token.replace("\u00a0", " ").replace("\u202f", " ")
+    if not token or not any(ch.isdigit() for ch in token):
+        return []
+    readings: list[str] = []
+    for cand in _number_readings(token):
+        try:
+            text = _dec_str(Decimal(cand))
+        except InvalidOperation:
+            continue
+        if text is not None and text not in readings:
+            readings.append(text)
+    return readings
+
+
+def _number_readings(token: str) -> list[str]:
+    compact = token.replace(" ", "")
+    if "," in compact and "." in compact:
+        # whichever separator comes last is the decimal point
+        if compact.rfind(",") > compact.rfind("."):
+            return [compact.replace(".", "").replace(",", ".")]
+        return [compact.replace(",", "")]
+    if "," in compact:
+        groups = compact.split(",")
+        as_thousands = compact.replace(",", "")
+        if len(groups) == 2 and len(groups[1]) != 3:
+            return [compact.replace(",", ".")]
+        if len(groups) == 2:
+            return [as_thousands, compact.replace(",", ".")]
+        return [as_thousands]
+    if compact.count(".") > 1:
+        return [compact.replace(".", "")]
+    if "." in compact and " " in token:
+        return [compact]
+    if (
+        "." in compact
+        and len(compact.split(".")[1]) == 3
+        and compact.split(".")[0] not in ("", "-")
+    ):
+        return [compact, compact.replace(".", "")]
+    return [compact]
+
+
+def numbers_in(text: str) -> set[str]:
+    """Canonical forms of every number written in ``text``."""
+    out: set[str] = set()
+    for match in _NUMBER.finditer(text):
+        out.update(number_forms(match.group(0)))
+    return out
+
+
+def canonical_email(value: str) -> str | None:
+    """Lower-cased address without ``mailto:``, if ``value`` is exactly one e-mail address."""
+    text = value.strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    match = _EMAIL.fullmatch(text)
+    return match.group(0).casefold() if match else None
+
+
+def emails_in(text: str) -> set[str]:
+    return {m.group(0).casefold().rstrip(".") for m in _EMAIL.finditer(text)}
+
+
+def canonical_url(value: str) -> str | None:
+    """Canonical URL: lower-case scheme and host, no default port, fragment or trailing slash."""
+    text = value.strip().rstrip(_URL_TRAIL)
+    if text.lower().startswith("www."):
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.casefold()
+    if port and (port, parts.scheme.lower()) not in ((80, "http"), (443, "https")):
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    # http and https are one origin for matching purposes; the scheme is not an attacker lever here
+    return urlunsplit(("https", host, path, parts.query, ""))
+
+
+def urls_in(text: str) -> set[str]:
+    out: set[str] = set()
+    for match in _URL.finditer(text):
+        canon = canonical_url(match.group(0))
+        if canon:
+            out.add(canon)
+    return out
+
+
+def canonical_iban(value: str) -> str | None:
+    """Upper-case IBAN without spaces, if ``value`` has the shape of one."""
+    compact = re.sub(r"[\s-]", "", value).upper()
+    return compact if _IBAN_VALUE.match(compact) else None
+
+
+def ibans_in(text: str) -> set[str]:
+    upper = text.upper()
+    return {m.group(0).replace(" ", "") for m in _IBAN.finditer(upper)}

@@ -1,0 +1,161 @@
+"""The default store: one SQLite database (WAL) for the audit log, cap ledger and approvals.
+
+One connection per :class:`SqliteStore`, shared by threads under a lock; several processes may
+open the same file (SQLite's locks serialise writers, ``BEGIN IMMEDIATE`` makes each write
+transaction atomic). Every sqlite3 error is mapped to :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from ringfence.exceptions import StoreError
+from ringfence.policy import CapCharge
+from ringfence.store._migrations import migrate
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+_EPS = 1e-9
+
+
+class SqliteStore:
+    """SQLite-backed store. ``path=":memory:"`` gives a private in-memory database.
+
+    ``synchronous`` is SQLite's durability setting: ``FULL`` (default) fsyncs the WAL on every
+    commit, so a committed audit record survives power loss; ``NORMAL`` survives a crash of the
+    process but not of the machine.
+    """
+
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout_ms: int = 30_000,
+    ) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self.schema_version = migrate(self._conn)
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._closed = False
+
+    # --- connection access ----------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+        with self._lock:
+            self._check_open()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"store {self.path}: cannot begin a transaction: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._conn.execute("ROLLBACK")
+                raise StoreError(f"store {self.path}: commit failed: {exc}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads (each statement sees a consistent snapshot)."""
+        with self._lock:
+            self._check_open()
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StoreError(f"store {self.path}: {exc}") from exc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- cap ledger (implements ringfence.policy.CapLedger) --------------------------------
+
+    def usage_after(self, charge: CapCharge, now: float) -> float:
+        with self.read() as conn:
+            return _usage(conn, charge, now)
+
+    def try_charge(self, charges: tuple[CapCharge, ...], now: float) -> str | CapCharge:
+        reservation = uuid.uuid4().hex
+        try:
+            with self.write() as conn:
+                for charge in charges:
+                    if _usage(conn, charge, now) > charge.max + _EPS:
+                        raise _Exceeded(charge)
+                for charge in charges:
+                    _insert(conn, charge, now, reservation)
+        except _Exceeded as exc:
+            return exc.charge
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: cap ledger: {exc}") from exc
+        return reservation
+
+    def release(self, reservation: str) -> None:
+        try:
+            with self.write() as conn:
+                conn.execute("DELETE FROM cap_usage WHERE reservation = ?", (reservation,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path}: cap ledger: {exc}") from exc
+
+
+class _Exceeded(Exception):
+    def __init__(self, charge: CapCharge) -> None:
+        self.charge = charge
+
+
+def _usage(conn: sqlite3.Connection, charge: CapCharge, now: float) -> float:
+    since = now - charge.window_s
+    if charge.kind == "distinct":
+        rows = conn.execute(
+            "SELECT DISTINCT value FROM cap_usage WHERE cap_key = ? AND ts > ?",
+            (charge.key, since),
+        ).fetchall()
+        return float(len({r[0] for r in rows} | set(charge.values)))
+    row = conn.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM cap_usage WHERE cap_key = ? AND ts > ?",
+        (charge.key, since),
+    ).fetchone()
+    return float(row[0]) + charge.amount
+
+
+def _insert(conn: sqlite3.Connection, charge: CapCharge, now: float, reservation: str) -> None:
+    sql = "INSERT INTO cap_usage (cap_key, ts, amount, value, reservation) VALUES (?, ?, ?, ?, ?)"
+    if charge.kind == "distinct":
+        conn.executemany(sql, [(charge.key, now, 1.0, v, reservation) for v in charge.values])
+    else:
+        conn.execute(sql, (charge.key, now, charge.amount, None, reservation))

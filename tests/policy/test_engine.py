@@ -153,9 +153,17 @@ def test_error_plus_forbid_is_deny_with_errors_listed(pol) -> None:
     assert v.errors and "refund.args.amount.maximum" in v.rules
 
 
-def test_rule_on_missing_argument_errors(pol) -> None:
-    v = decide(pol, "read")  # 'n' absent: rule 'shaky' cannot be evaluated, so it never allows
-    assert (v.decision, v.rules) == ("error", ("shaky",))
+def test_clause_on_absent_argument_does_not_match(pol) -> None:
+    assert decide(pol, "read").decision == "allow"
+
+
+def test_rule_on_missing_principal_attribute_errors() -> None:
+    pol = policy_from_yaml(
+        "version: 1\nname: p\ntools:\n  t: {effect: allow}\nrules:\n"
+        "  - {id: r, effect: forbid, tools: [t], when: {principal: attrs.tier, eq: free}}\n"
+    )
+    v = pol.evaluate(ToolCall("t", {}), ctx())
+    assert (v.decision, v.rules) == ("error", ("r",))
 
 
 def test_rule_type_error_is_an_error(pol) -> None:

@@ -80,6 +80,8 @@ def _reference(spec: dict[str, Any], tool: str, args: dict[str, Any]) -> str:
         if not applies:
             continue
         value = args.get(r["arg"])
+        if r["arg"] not in args:
+            continue
         if not isinstance(value, int):
             error = True
         elif value > r["gt"]:

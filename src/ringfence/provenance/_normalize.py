@@ -52,6 +52,12 @@ def canonical_number(value: object) -> str | None:
     """A canonical decimal string for an int/float/Decimal or a numeric string, else None."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return value.lstrip("0") or "0"
     if isinstance(value, int | float | Decimal):
         try:
             dec = Decimal(str(value))
@@ -125,6 +131,8 @@ def numbers_in(text: str) -> set[str]:
 
 def canonical_email(value: str) -> str | None:
     """Lower-cased address without ``mailto:``, if ``value`` is exactly one e-mail address."""
+    if "@" not in value:
+        return None
     text = value.strip()
     if text.lower().startswith("mailto:"):
         text = text[7:]
@@ -138,6 +146,8 @@ def emails_in(text: str) -> set[str]:
 
 def canonical_url(value: str) -> str | None:
     """Canonical URL: lower-case scheme and host, no default port, fragment or trailing slash."""
+    if "://" not in value and "www." not in value[:12].lower():
+        return None
     text = value.strip().rstrip(_URL_TRAIL)
     if text.lower().startswith("www."):
         text = "https://" + text
@@ -167,6 +177,8 @@ def urls_in(text: str) -> set[str]:
 
 def canonical_iban(value: str) -> str | None:
     """Upper-case IBAN without spaces, if ``value`` has the shape of one."""
+    if len(value) < 14 or not value[:2].isalpha():
+        return None
     compact = re.sub(r"[\s-]", "", value).upper()
     return compact if _IBAN_VALUE.match(compact) else None
 

@@ -23,6 +23,7 @@ from ringfence.store._migrations import migrate
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _EPS = 1e-9
+_WINDOW_ROWS = "SELECT ts, amount, value FROM cap_usage WHERE cap_key = ? AND ts > ? ORDER BY ts"
 
 
 class SqliteStore:
@@ -121,10 +122,7 @@ class SqliteStore:
                 self._data_version = version
             cached = self._cap_cache.get(charge.key)
             if cached is None or cached[0] > since:
-                rows = conn.execute(
-                    "SELECT ts, amount, value FROM cap_usage WHERE cap_key = ? AND ts > ? ORDER BY ts",
-                    (charge.key, since),
-                ).fetchall()
+                rows = conn.execute(_WINDOW_ROWS, (charge.key, since)).fetchall()
                 cached = (since, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
                 self._cap_cache[charge.key] = cached
         start = bisect.bisect_right(cached[1], since)

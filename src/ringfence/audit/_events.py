@@ -6,7 +6,6 @@ Register new kinds with :func:`event_kind` so records can be read back as typed 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -26,9 +25,15 @@ EventKind = Literal[
 EVENT_TYPES: dict[str, type[AuditEvent]] = {}
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _payload_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("session", "principal"))
+    names = _FIELDS.get(cls)
+    if names is None:
+        skip = ("session", "principal")
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in skip)
+    return names
 
 
 def event_kind(cls: type[AuditEvent]) -> type[AuditEvent]:

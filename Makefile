@@ -42,6 +42,8 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m ringfence.cli._docs > docs/cli.md
+	$(BIN)/python -m ringfence.policy._reference > docs/policy-reference.md
+	$(BIN)/python -m ringfence.audit._reference > docs/audit-events.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -90,3 +90,11 @@ def test_cli_reference_doc_is_up_to_date() -> None:
     from ringfence.cli._docs import render
 
     assert (ROOT / "docs" / "cli.md").read_text() == render(), "run `make docs`"
+
+
+def test_policy_and_event_references_are_up_to_date() -> None:
+    from ringfence.audit._reference import render as events
+    from ringfence.policy._reference import render as policy
+
+    assert (ROOT / "docs" / "policy-reference.md").read_text() == policy(), "run `make docs`"
+    assert (ROOT / "docs" / "audit-events.md").read_text() == events(), "run `make docs`"

@@ -51,7 +51,9 @@ def parse_duration(value: object) -> float:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 def _check_regex(value: str | None) -> str | None:
@@ -176,23 +178,40 @@ class Clause(_Strict):
     ``{arg: to, origin: [untrusted, unknown, tainted]}``."""
 
     arg: str | None = None
+    """Argument (dotted path into nested values: ``items.0.sku``) the clause looks at."""
     principal: str | None = None
+    """Principal attribute the clause looks at: ``id``, ``kind``, ``tenant``, ``roles``,
+    ``attrs.NAME``. A missing attribute is an error (acts as deny)."""
     eq: Any = None
+    """Equal to."""
     ne: Any = None
+    """Not equal to."""
     gt: float | None = None
+    """Greater than (numbers and numeric strings; anything else is an error)."""
     ge: float | None = None
+    """Greater than or equal to."""
     lt: float | None = None
+    """Less than."""
     le: float | None = None
+    """Less than or equal to."""
     in_: list[Any] | None = Field(default=None, alias="in")
+    """One of these values."""
     not_in: list[Any] | None = None
+    """None of these values."""
     contains: Any = None
+    """The string or list contains this."""
     not_contains: Any = None
+    """The string or list does not contain this."""
     matches: str | None = None
+    """``re.search`` finds this regular expression."""
     not_matches: str | None = None
+    """``re.search`` does not find this regular expression."""
     exists: bool | None = None
+    """``true``: the argument/attribute is present; ``false``: it is absent."""
     origin: (
         list[Literal["trusted", "untrusted", "tainted", "unknown", "empty", "untrackable"]] | None
     ) = None
+    """The argument's provenance status is one of these (see the provenance docs)."""
 
     _check_matches = field_validator("matches", "not_matches")(_check_regex)
 
@@ -218,15 +237,24 @@ class Clause(_Strict):
 
 
 class AllOf(_Strict):
+    """Every condition holds."""
+
     all: list[Condition] = Field(min_length=1)
+    """Conditions that must all hold."""
 
 
 class AnyOf(_Strict):
+    """At least one condition holds."""
+
     any: list[Condition] = Field(min_length=1)
+    """Conditions of which one must hold."""
 
 
 class NotOf(_Strict):
+    """The condition does not hold."""
+
     not_: Condition = Field(alias="not")
+    """The negated condition."""
 
 
 def _condition_tag(value: Any) -> str:
@@ -255,10 +283,14 @@ class RuleSpec(_Strict):
     require approval. Rules never permit: permission comes from the tool's effect."""
 
     id: Annotated[str, Field(pattern=_ID)]
+    """Rule id."""
     effect: Literal["forbid", "approve"]
+    """``forbid`` (deny the call) or ``approve`` (require a human's approval)."""
     tools: list[str] = Field(min_length=1)
     """Tool names, or ``*`` for every tool."""
     when: Condition
+    """A clause, or ``all: [...]`` / ``any: [...]`` / ``not: ...`` of conditions. A clause on an
+    argument the call does not have does not match; use ``exists`` to require one."""
     message: str | None = None
     """What the model is told when this rule refuses a call."""
 
@@ -281,6 +313,7 @@ class ToolPolicy(_Strict):
     effect: Effect
     """``allow``, ``deny`` or ``approve`` (needs a human)."""
     description: str | None = None
+    """Free text for people."""
     args: dict[str, ArgSpec] = Field(default_factory=dict)
     """Constraints per argument name."""
     caps: list[CapSpec] = Field(default_factory=list)
@@ -316,14 +349,19 @@ class PolicySpec(_Strict):
     """A whole policy file. Tools not listed are denied."""
 
     version: Literal[1] = 1
+    """Policy format version."""
     name: str
+    """Policy name (recorded with every decision in the audit log, with the file's digest)."""
     description: str = ""
+    """Free text for people."""
     sources: dict[str, Literal["trusted", "untrusted"]] = Field(default_factory=dict)
     """Trust per content source pattern, layered over ``DEFAULT_SOURCES`` (system, developer
     and user trusted; assistant, tool and retrieved content untrusted). The last matching pattern
     wins; a source nothing matches is untrusted."""
     tools: dict[Annotated[str, Field(pattern=_TOOL)], ToolPolicy] = Field(default_factory=dict)
+    """What each tool may do, by tool name. A tool not listed here is always denied."""
     rules: list[RuleSpec] = Field(default_factory=list)
+    """Conditional rules that forbid calls or require approval for them."""
     caps: list[CapSpec] = Field(default_factory=list)
     """Caps shared by several tools (each names its ``tools``)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -276,9 +277,10 @@ class Session:
         verdict = replace(proposal.verdict, decision="allow")
         reservation = None
         if verdict.charges:
-            verdict, reservation = self._reserve(verdict)
+            verdict, reservation = self._reserve(_approved_over_cap(verdict))
             if verdict.decision != "allow":
                 return self._refused(replace(proposal, call=call, verdict=verdict), outcome)
+            verdict = replace(verdict, charges=proposal.verdict.charges)
         approved = Proposal(call, verdict, proposal.tool, reservation)
         result = self.execute(approved)
         return replace(result, approval=outcome)
@@ -354,6 +356,16 @@ class Session:
         self.gateway.audit.append(
             replace(event, session=self.id, principal=self.principal.id), durable=durable
         )
+
+
+def _approved_over_cap(verdict: Verdict) -> Verdict:
+    """A cap with ``on_exceed: approve`` that asked for this approval may be exceeded: the
+    person approved exactly that. Its usage is still recorded; other caps are checked."""
+    charges = tuple(
+        replace(c, max=math.inf) if c.on_exceed == "approve" and c.cap_id in verdict.rules else c
+        for c in verdict.charges
+    )
+    return replace(verdict, charges=charges)
 
 
 def _as_text(output: Any) -> str:

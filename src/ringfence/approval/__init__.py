@@ -1,6 +1,6 @@
 """Human checkpoints and reversible actions: approval requests, approvers and their tokens,
 the approval queue (blocking or resumable), staged changes, soft deletes, the blast-radius
-report and the approver web page (:func:`ringfence.approval.web.create_app`)."""
+report and the approver web page (:func:`create_app`)."""
 
 from ringfence.approval._approvers import (
     TOKEN_PREFIX,
@@ -26,6 +26,7 @@ from ringfence.approval._records import (
 from ringfence.approval._softdelete import SoftDeleted, SoftDeletes
 from ringfence.approval._staging import StagedChange, StagedState, StagingArea
 from ringfence.approval._stats import approval_stats
+from ringfence.approval._web import create_app
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -47,6 +48,7 @@ __all__ = [
     "Vote",
     "VoteDecision",
     "approval_stats",
+    "create_app",
     "create_token",
     "list_approvers",
     "list_tokens",

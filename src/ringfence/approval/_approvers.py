@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from ringfence.approval._events import ApprovalEvent
+from ringfence.approval._records import write_tx
 from ringfence.audit import AuditLog
 from ringfence.exceptions import ConfigError, StoreError
 from ringfence.policy import Policy
@@ -56,7 +57,7 @@ class TokenInfo:
 def sync_approvers(store: SqliteStore, policy: Policy, audit: AuditLog, now: float) -> int:
     """Make the store's approvers those of ``policy``; returns how many are active."""
     wanted = {name: sorted(spec.roles) for name, spec in policy.spec.approvers.items()}
-    with store.write() as conn:
+    with write_tx(store) as conn:
         current = {
             r[0]: (json.loads(r[1]), bool(r[2]))
             for r in conn.execute("SELECT name, roles, active FROM approvers")
@@ -108,7 +109,7 @@ def create_token(
 ) -> tuple[str, str]:
     """A new token for an active approver: (token id, the token, shown once)."""
     token_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    with store.write() as conn:
+    with write_tx(store) as conn:
         found = load_approver(conn, approver)
         if found is None or not found.active:
             raise ConfigError(
@@ -161,7 +162,7 @@ def verify_token(store: SqliteStore, token: str, now: float) -> Approver | None:
 
 
 def revoke_token(store: SqliteStore, audit: AuditLog, token_id: str, now: float) -> bool:
-    with store.write() as conn:
+    with write_tx(store) as conn:
         cur = conn.execute(
             "UPDATE approver_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             (now, token_id),

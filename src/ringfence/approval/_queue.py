@@ -34,6 +34,7 @@ from ringfence.approval._records import (
     load_votes,
     request_from_row,
     request_row,
+    write_tx,
 )
 from ringfence.audit import AuditLog
 from ringfence.exceptions import ApprovalError, ConfigError
@@ -130,7 +131,7 @@ class ApprovalQueue:
     def submit(self, session: Session, proposal: Proposal) -> ApprovalOutcome:
         """Store a request for an ``approve`` decision; ``pending`` with its id."""
         req = self._new_request(session, proposal)
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             conn.execute(INSERT, request_row(req))
             add_transition(
                 conn,
@@ -252,7 +253,7 @@ class ApprovalQueue:
     ) -> tuple[ApprovalRequest, bool]:
         """approved -> executed, atomically: only one caller ever gets ``True``."""
         now = self.clock()
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             req = _must(load_request(conn, request_id), request_id)
             won = req.state == "approved" and _set_state(
                 conn,
@@ -273,7 +274,7 @@ class ApprovalQueue:
     def _record_result(
         self, audit: AuditLog, req: ApprovalRequest, execution: str, text: str
     ) -> None:
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             conn.execute(
                 "UPDATE approval_requests SET execution = ?, result = ? WHERE id = ?",
                 (execution, text[:2000], req.id),
@@ -285,7 +286,7 @@ class ApprovalQueue:
     ) -> ApprovalRequest:
         """Withdraw a pending or approved (not yet executed) request."""
         now = self.clock()
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             req = _must(load_request(conn, request_id), request_id)
             ok = req.state in ("pending", "approved") and _set_state(
                 conn,
@@ -318,7 +319,7 @@ class ApprovalQueue:
         """Record ``approver``'s vote. Idempotent (the same vote again changes nothing);
         raises :class:`ApprovalError` when the vote is not allowed or the request is decided."""
         now = self.clock()
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             step = self._decide_tx(conn, request_id, approver, decision, reason, now)
         _emit(self.audit, step.events)
         if step.error is not None or step.request is None:
@@ -408,7 +409,7 @@ class ApprovalQueue:
             sql += f" AND id IN ({','.join('?' * len(wanted))})"
             params.extend(wanted)
         events: list[ApprovalEvent] = []
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             for (rid,) in conn.execute(sql + " LIMIT 1000", params).fetchall():
                 req = _must(load_request(conn, rid), rid)
                 if _expire(conn, req, now):

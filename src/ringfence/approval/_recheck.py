@@ -37,9 +37,13 @@ def recheck(
     except ArgsInvalid as exc:
         return _refuse(call, f"invalid arguments: {exc}")
     ctx = CallContext(
-        session.principal, session.id, FrozenOrigins(provenance), gateway.resolver,
-        gateway.store, gateway.clock(),
-    )  # fmt: skip
+        session.principal,
+        session.id,
+        FrozenOrigins(provenance),
+        gateway.resolver,
+        gateway.store,
+        gateway.clock(),
+    )
     try:
         verdict = gateway.policy.evaluate(call, ctx)
     except Exception as exc:  # a re-check that fails never allows

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ringfence.audit import canonical_json
+from ringfence.exceptions import StoreError
 from ringfence.policy import Principal
+from ringfence.store import SqliteStore
 
 ApprovalState = Literal["pending", "approved", "denied", "expired", "cancelled", "executed"]
 """Where a request stands.
@@ -24,6 +28,16 @@ ApprovalState = Literal["pending", "approved", "denied", "expired", "cancelled",
 FINAL_STATES: frozenset[str] = frozenset({"denied", "expired", "cancelled", "executed"})
 
 VoteDecision = Literal["approve", "deny"]
+
+
+@contextmanager
+def write_tx(store: SqliteStore) -> Iterator[sqlite3.Connection]:
+    """``store.write()`` with sqlite3 errors from the body mapped to :class:`StoreError`."""
+    try:
+        with store.write() as conn:
+            yield conn
+    except sqlite3.Error as exc:
+        raise StoreError(f"store {store.path}: {exc}") from exc
 
 
 def principal_json(principal: Principal) -> str:
@@ -116,11 +130,32 @@ class ApprovalRequest:
 
 
 _COLUMNS = (
-    "id", "state", "tool", "args", "call_id", "principal_data", "session", "agent", "rules",
-    "reasons", "provenance", "risk", "roles", "two_person", "policy", "policy_digest",
-    "created_at", "expires_at", "decided_at", "decided_by", "reason", "executed_at",
-    "execution", "result",
-)  # fmt: skip
+    "id",
+    "state",
+    "tool",
+    "args",
+    "call_id",
+    "principal",
+    "principal_data",
+    "session",
+    "agent",
+    "rules",
+    "reasons",
+    "provenance",
+    "risk",
+    "roles",
+    "two_person",
+    "policy",
+    "policy_digest",
+    "created_at",
+    "expires_at",
+    "decided_at",
+    "decided_by",
+    "reason",
+    "executed_at",
+    "execution",
+    "result",
+)
 SELECT = f"SELECT {', '.join(_COLUMNS)} FROM approval_requests"
 INSERT = (
     f"INSERT INTO approval_requests ({', '.join(_COLUMNS)}) "
@@ -131,20 +166,36 @@ INSERT = (
 def request_from_row(row: tuple[Any, ...]) -> ApprovalRequest:
     d = dict(zip(_COLUMNS, row, strict=True))
     return ApprovalRequest(
-        id=d["id"], state=d["state"], tool=d["tool"], args=json.loads(d["args"]),
-        call_id=d["call_id"], principal=principal_from_json(d["principal_data"]),
-        session=d["session"], agent=d["agent"], rules=tuple(json.loads(d["rules"])),
-        reasons=tuple(json.loads(d["reasons"])), provenance=json.loads(d["provenance"]),
-        risk=json.loads(d["risk"]), roles=tuple(tuple(g) for g in json.loads(d["roles"])),
-        two_person=bool(d["two_person"]), policy=d["policy"], policy_digest=d["policy_digest"],
-        created_at=d["created_at"], expires_at=d["expires_at"], decided_at=d["decided_at"],
-        decided_by=tuple(json.loads(d["decided_by"] or "[]")), reason=d["reason"],
-        executed_at=d["executed_at"], execution=d["execution"], result=d["result"],
-    )  # fmt: skip
+        id=d["id"],
+        state=d["state"],
+        tool=d["tool"],
+        args=json.loads(d["args"]),
+        call_id=d["call_id"],
+        principal=principal_from_json(d["principal_data"]),
+        session=d["session"],
+        agent=d["agent"],
+        rules=tuple(json.loads(d["rules"])),
+        reasons=tuple(json.loads(d["reasons"])),
+        provenance=json.loads(d["provenance"]),
+        risk=json.loads(d["risk"]),
+        roles=tuple(tuple(g) for g in json.loads(d["roles"])),
+        two_person=bool(d["two_person"]),
+        policy=d["policy"],
+        policy_digest=d["policy_digest"],
+        created_at=d["created_at"],
+        expires_at=d["expires_at"],
+        decided_at=d["decided_at"],
+        decided_by=tuple(json.loads(d["decided_by"] or "[]")),
+        reason=d["reason"],
+        executed_at=d["executed_at"],
+        execution=d["execution"],
+        result=d["result"],
+    )
 
 
 def request_row(req: ApprovalRequest) -> tuple[Any, ...]:
     values = req.to_dict()
+    values["principal"] = req.principal.id
     values["principal_data"] = principal_json(req.principal)
     out = []
     for col in _COLUMNS:
@@ -181,9 +232,15 @@ def load_transitions(conn: sqlite3.Connection, request_id: str) -> list[Transiti
 
 
 def add_transition(
-    conn: sqlite3.Connection, request_id: str, ts: float, action: str, actor: str | None,
-    from_state: str | None, to_state: str, reason: str = "",
-) -> None:  # fmt: skip
+    conn: sqlite3.Connection,
+    request_id: str,
+    ts: float,
+    action: str,
+    actor: str | None,
+    from_state: str | None,
+    to_state: str,
+    reason: str = "",
+) -> None:
     conn.execute(
         "INSERT INTO approval_transitions (request_id, ts, action, actor, from_state, to_state, "
         "reason) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ringfence.approval._events import StagedEvent
+from ringfence.approval._records import write_tx
 from ringfence.audit import AuditLog, canonical_json
 from ringfence.store import SqliteStore
 
@@ -56,7 +57,7 @@ class SoftDeletes:
     ) -> SoftDeleted:
         """Mark deleted (idempotent: deleting a deleted resource changes nothing)."""
         now = self.clock()
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             cur = conn.execute(
                 "INSERT INTO soft_deletes (kind, resource_id, data, deleted_at, deleted_by) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(kind, resource_id) DO UPDATE SET "
@@ -74,7 +75,7 @@ class SoftDeletes:
 
     def restore(self, kind: str, resource_id: str, *, actor: str | None = None) -> bool:
         """Undo a soft delete; False when the resource is not (or no longer) deleted."""
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             cur = conn.execute(
                 "UPDATE soft_deletes SET restored_at = ? WHERE kind = ? AND resource_id = ? "
                 "AND restored_at IS NULL",
@@ -126,7 +127,7 @@ class SoftDeletes:
             if item.deleted_at > cutoff:
                 continue
             hard_delete(item.resource_id)
-            with self.store.write() as conn:
+            with write_tx(self.store) as conn:
                 conn.execute(
                     "DELETE FROM soft_deletes WHERE kind = ? AND resource_id = ? "
                     "AND restored_at IS NULL",

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from ringfence.approval._events import StagedEvent
 from ringfence.approval._provenance import snapshot
 from ringfence.approval._recheck import recheck
-from ringfence.approval._records import principal_from_json, principal_json
+from ringfence.approval._records import principal_from_json, principal_json, write_tx
 from ringfence.audit import AuditLog, canonical_json
 from ringfence.exceptions import ApprovalError, ConfigError
 from ringfence.gateway import CallResult, Gateway, Proposal, Session, refusal_message
@@ -37,6 +37,7 @@ _COLUMNS = (
     "tool",
     "args",
     "call_id",
+    "principal",
     "principal_data",
     "session",
     "agent",
@@ -61,6 +62,7 @@ class StagedChange:
     tool: str
     args: dict[str, Any]
     call_id: str
+    principal: str
     principal_data: str
     session: str
     agent: str | None
@@ -76,7 +78,7 @@ class StagedChange:
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: getattr(self, k) for k in _COLUMNS if k != "principal_data"}
-        data["principal"] = json.loads(self.principal_data)
+        data["principal_data"] = json.loads(self.principal_data)
         data["cleared_rules"] = list(self.cleared_rules)
         return data
 
@@ -113,6 +115,7 @@ class StagingArea:
             tool=call.tool,
             args=json.loads(canonical_json(dict(call.args))),
             call_id=call.call_id or uuid.uuid4().hex[:16],
+            principal=session.principal.id,
             principal_data=principal_json(session.principal),
             session=session.id,
             agent=session.agent,
@@ -121,7 +124,7 @@ class StagingArea:
             request_id=approved.request_id if approved else None,
             created_at=self.clock(),
         )
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             values = change.to_dict() | {"principal_data": change.principal_data}
             row = [values[c] for c in _COLUMNS]
             for i, col in enumerate(_COLUMNS):
@@ -255,7 +258,7 @@ class StagingArea:
             error = f"{type(exc).__name__}: {exc}"
         result = session.complete(proposal, output=output, error=error)
         outcome = "ran" if error is None else "failed"
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             conn.execute(
                 "UPDATE staged_changes SET outcome = ?, result = ? WHERE id = ?",
                 (outcome, result.message[:2000], change.id),
@@ -275,7 +278,7 @@ class StagingArea:
         outcome: str | None,
     ) -> bool:
         """Compare-and-set ``staged`` -> ``to`` in one transaction."""
-        with self.store.write() as conn:
+        with write_tx(self.store) as conn:
             cur = conn.execute(
                 "UPDATE staged_changes SET state = ?, decided_at = ?, decided_by = ?, "
                 "reason = ?, outcome = ? WHERE id = ? AND state = 'staged'",
@@ -288,6 +291,12 @@ class StagingArea:
         if self._owns_store:
             self.store.close()
 
+    def __enter__(self) -> StagingArea:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _event(
     change: StagedChange,
@@ -296,10 +305,9 @@ def _event(
     reason: str,
     details: Mapping[str, Any] | None = None,
 ) -> StagedEvent:
-    principal = json.loads(change.principal_data)["id"]
     return StagedEvent(
         session=change.session,
-        principal=principal,
+        principal=change.principal,
         change_id=change.id,
         action=action,
         tool=change.tool,

@@ -285,6 +285,7 @@ class ApprovalQueue:
         self, request_id: str, *, actor: str | None = None, reason: str = ""
     ) -> ApprovalRequest:
         """Withdraw a pending or approved (not yet executed) request."""
+        self.expire_due(ids=[request_id])
         now = self.clock()
         with write_tx(self.store) as conn:
             req = _must(load_request(conn, request_id), request_id)

@@ -84,3 +84,12 @@ class Effects:
 
         for fn in (refund, cancel_order, wire, send_email, send_email_approved, lookup):
             gw.add_function(fn)
+
+
+SENT: list[str] = []
+
+
+def send_email_handler(to: str, body: str = "") -> str:
+    """The policy ``handler`` used by ``ringfence staged commit`` in the CLI tests."""
+    SENT.append(to)
+    return f"sent to {to}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ringfence.approval._approvers import load_approver, sync_approvers
+from ringfence.approval._approvers import sync_approvers
 from ringfence.approval._events import ApprovalEvent
 from ringfence.approval._provenance import risk_signals, snapshot
 from ringfence.approval._recheck import recheck
@@ -36,18 +36,28 @@ from ringfence.approval._records import (
     request_row,
     write_tx,
 )
+from ringfence.approval._transitions import (
+    emit,
+    event_for,
+    execution_of,
+    expire_tx,
+    must,
+    not_run,
+    outcome_of,
+    set_state,
+    vote_refusal,
+)
 from ringfence.audit import AuditLog
 from ringfence.exceptions import ApprovalError, ConfigError
 from ringfence.gateway import (
     ApprovalOutcome,
-    ApprovalStatus,
     CallResult,
     Gateway,
     Proposal,
     Session,
     refusal_message,
 )
-from ringfence.policy import Policy, ToolCall, Verdict
+from ringfence.policy import Policy, ToolCall
 from ringfence.store import SqliteStore
 
 
@@ -78,24 +88,6 @@ class _Step:
     request: ApprovalRequest | None
     events: list[ApprovalEvent] = field(default_factory=list)
     error: str | None = None
-
-
-_NOT_RUN = {
-    "pending": "is still waiting for approval by a person and has not been executed",
-    "denied": "was denied by a reviewer and was not executed",
-    "expired": "was not approved in time and was not executed",
-    "cancelled": "was cancelled and was not executed",
-    "executed": "was already executed; it is not executed again",
-    "approved": "is approved but has not been executed",
-}
-_STATUS: dict[str, ApprovalStatus] = {
-    "pending": "pending",
-    "approved": "approved",
-    "denied": "denied",
-    "expired": "expired",
-    "cancelled": "cancelled",
-    "executed": "approved",
-}
 
 
 class ApprovalQueue:
@@ -143,7 +135,7 @@ class ApprovalQueue:
                 "pending",
                 "; ".join(req.reasons),
             )
-        _emit(session.gateway.audit, [_event(req, "requested", req.principal.id, "")])
+        emit(session.gateway.audit, [event_for(req, "requested", req.principal.id, "")])
         if self.wait_s:
             return self._wait_and_claim(req.id, self.wait_s, session.gateway.audit)
         return ApprovalOutcome("pending", req.id, reason="waiting for approval")
@@ -191,7 +183,7 @@ class ApprovalQueue:
             req = self.get(request_id)
             left = deadline - time.monotonic()
             if req.state != "pending" or left <= 0:
-                return _outcome(req)
+                return outcome_of(req)
             time.sleep(min(self.poll_s, left))
 
     def _wait_and_claim(
@@ -202,7 +194,7 @@ class ApprovalQueue:
             return outcome
         req, claimed = self._claim(request_id, "delegated", audit)
         if not claimed:
-            return _outcome(req)
+            return outcome_of(req)
         return ApprovalOutcome("approved", req.id, req.reason or "", args=req.args)
 
     def resume(self, gateway: Gateway, request_id: str) -> CallResult:
@@ -214,10 +206,10 @@ class ApprovalQueue:
         if req.state == "approved" and tool is None:
             raise ConfigError(f"tool {req.tool!r} is not registered with this gateway")
         if req.state != "approved" or tool is None:
-            return _not_run(req)
+            return not_run(req)
         req, claimed = self._claim(request_id, "running", gateway.audit)
         if not claimed:
-            return _not_run(req)
+            return not_run(req)
         session = gateway.session(req.principal, req.session, agent=req.agent)
         check = recheck(
             gateway,
@@ -245,7 +237,7 @@ class ApprovalQueue:
         except Exception as exc:
             self._record_result(gateway.audit, req, "failed", repr(exc))
             raise
-        self._record_result(gateway.audit, req, _execution(result), result.message)
+        self._record_result(gateway.audit, req, execution_of(result), result.message)
         return result
 
     def _claim(
@@ -254,8 +246,8 @@ class ApprovalQueue:
         """approved -> executed, atomically: only one caller ever gets ``True``."""
         now = self.clock()
         with write_tx(self.store) as conn:
-            req = _must(load_request(conn, request_id), request_id)
-            won = req.state == "approved" and _set_state(
+            req = must(load_request(conn, request_id), request_id)
+            won = req.state == "approved" and set_state(
                 conn,
                 req,
                 "executed",
@@ -266,9 +258,9 @@ class ApprovalQueue:
                 executed_at=now,
                 execution=execution,
             )
-            req = _must(load_request(conn, request_id), request_id)
+            req = must(load_request(conn, request_id), request_id)
         if won:
-            _emit(audit, [_event(req, "executed", None, "", {"execution": execution})])
+            emit(audit, [event_for(req, "executed", None, "", {"execution": execution})])
         return req, won
 
     def _record_result(
@@ -279,7 +271,7 @@ class ApprovalQueue:
                 "UPDATE approval_requests SET execution = ?, result = ? WHERE id = ?",
                 (execution, text[:2000], req.id),
             )
-        _emit(audit, [_event(req, "result", None, text[:500], {"execution": execution})])
+        emit(audit, [event_for(req, "result", None, text[:500], {"execution": execution})])
 
     def cancel(
         self, request_id: str, *, actor: str | None = None, reason: str = ""
@@ -288,8 +280,8 @@ class ApprovalQueue:
         self.expire_due(ids=[request_id])
         now = self.clock()
         with write_tx(self.store) as conn:
-            req = _must(load_request(conn, request_id), request_id)
-            ok = req.state in ("pending", "approved") and _set_state(
+            req = must(load_request(conn, request_id), request_id)
+            ok = req.state in ("pending", "approved") and set_state(
                 conn,
                 req,
                 "cancelled",
@@ -300,10 +292,10 @@ class ApprovalQueue:
                 decided_at=now,
                 reason=reason,
             )
-            after = _must(load_request(conn, request_id), request_id)
+            after = must(load_request(conn, request_id), request_id)
         if not ok:
             raise ApprovalError(f"request {request_id} is {req.state}; it cannot be cancelled")
-        _emit(self.audit, [_event(after, "cancelled", actor, reason)])
+        emit(self.audit, [event_for(after, "cancelled", actor, reason)])
         return after
 
     # --- operator side ---------------------------------------------------------------------
@@ -322,7 +314,7 @@ class ApprovalQueue:
         now = self.clock()
         with write_tx(self.store) as conn:
             step = self._decide_tx(conn, request_id, approver, decision, reason, now)
-        _emit(self.audit, step.events)
+        emit(self.audit, step.events)
         if step.error is not None or step.request is None:
             raise ApprovalError(step.error or f"no approval request {request_id!r}")
         return step.request
@@ -340,16 +332,16 @@ class ApprovalQueue:
         if req is None:
             return _Step(None, [], f"no approval request {rid!r}")
         if req.state == "pending" and req.expires_at <= now:
-            _expire(conn, req, now)
+            expire_tx(conn, req, now)
             after = load_request(conn, rid)
             return _Step(
                 after,
-                [_event(after or req, "expired", None, "timed out")],
+                [event_for(after or req, "expired", None, "timed out")],
                 f"request {rid} expired before the decision (expiry means deny)",
             )
-        refusal = _refusal(conn, req, name, decision)
+        refusal = vote_refusal(conn, req, name, decision)
         if refusal is not None:
-            return _Step(req, [_event(req, "vote_refused", name, refusal)], refusal)
+            return _Step(req, [event_for(req, "vote_refused", name, refusal)], refusal)
         votes = load_votes(conn, rid)
         mine = [v for v in votes if v.approver == name]
         if mine:
@@ -384,7 +376,7 @@ class ApprovalQueue:
             add_transition(conn, req.id, now, "vote", name, "pending", "pending", reason)
             action = "vote"
         else:
-            _set_state(
+            set_state(
                 conn,
                 req,
                 to,
@@ -397,8 +389,8 @@ class ApprovalQueue:
                 reason=reason,
             )
             action = to
-        after = _must(load_request(conn, req.id), req.id)
-        return _Step(after, [_event(after, action, name, reason, {"vote": decision})])
+        after = must(load_request(conn, req.id), req.id)
+        return _Step(after, [event_for(after, action, name, reason, {"vote": decision})])
 
     def expire_due(self, *, ids: Iterable[str] | None = None) -> list[str]:
         """Expire pending requests whose timeout has passed (all, or only ``ids``)."""
@@ -412,17 +404,17 @@ class ApprovalQueue:
         events: list[ApprovalEvent] = []
         with write_tx(self.store) as conn:
             for (rid,) in conn.execute(sql + " LIMIT 1000", params).fetchall():
-                req = _must(load_request(conn, rid), rid)
-                if _expire(conn, req, now):
-                    events.append(_event(req, "expired", None, "no decision before the timeout"))
-        _emit(self.audit, events)
+                req = must(load_request(conn, rid), rid)
+                if expire_tx(conn, req, now):
+                    events.append(event_for(req, "expired", None, "no decision before the timeout"))
+        emit(self.audit, events)
         return [e.request_id for e in events]
 
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, request_id: str) -> ApprovalRequest:
         with self.store.read() as conn:
-            return _must(load_request(conn, request_id), request_id)
+            return must(load_request(conn, request_id), request_id)
 
     def list_requests(
         self, *, states: Iterable[str] = (), limit: int = 100, offset: int = 0
@@ -455,116 +447,6 @@ class ApprovalQueue:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _refusal(
-    conn: sqlite3.Connection, req: ApprovalRequest, name: str, decision: VoteDecision
-) -> str | None:
-    approver = load_approver(conn, name)
-    if approver is None or not approver.active:
-        return f"{name!r} is not an active approver"
-    if name in (req.principal.id, req.agent):
-        return f"{name!r} made this request and cannot decide it"
-    if decision == "approve" and not approver.satisfies(req.roles):
-        groups = " and ".join("one of " + ", ".join(g) for g in req.roles)
-        return f"{name!r} cannot approve {req.tool!r}: it needs {groups}"
-    return None
-
-
-def _set_state(
-    conn: sqlite3.Connection,
-    req: ApprovalRequest,
-    to: ApprovalState,
-    now: float,
-    action: str,
-    actor: str | None,
-    note: str,
-    **columns: Any,
-) -> bool:
-    """Compare-and-set: ``req.state`` -> ``to`` (and ``columns``) only if still ``req.state``."""
-    sets = "".join(f", {name} = ?" for name in columns)
-    cur = conn.execute(
-        f"UPDATE approval_requests SET state = ?{sets} WHERE id = ? AND state = ?",
-        (to, *columns.values(), req.id, req.state),
-    )
-    if cur.rowcount != 1:
-        return False
-    add_transition(conn, req.id, now, action, actor, req.state, to, note)
-    return True
-
-
-def _expire(conn: sqlite3.Connection, req: ApprovalRequest, now: float) -> bool:
-    return _set_state(
-        conn,
-        req,
-        "expired",
-        now,
-        "expired",
-        None,
-        "no decision before the timeout",
-        decided_at=now,
-        reason="expired",
-    )
-
-
-def _event(
-    req: ApprovalRequest,
-    action: str,
-    actor: str | None,
-    reason: str,
-    details: dict[str, Any] | None = None,
-) -> ApprovalEvent:
-    return ApprovalEvent(
-        session=req.session,
-        principal=req.principal.id,
-        request_id=req.id,
-        action=action,
-        tool=req.tool,
-        call_id=req.call_id,
-        state=req.state,
-        actor=actor,
-        reason=reason,
-        details=details or {},
-    )
-
-
-def _emit(audit: AuditLog, events: list[ApprovalEvent]) -> None:
-    if events:
-        audit.append_many(events, durable=True)
-
-
-def _must(req: ApprovalRequest | None, request_id: str) -> ApprovalRequest:
-    if req is None:
-        raise ApprovalError(f"no approval request {request_id!r}")
-    return req
-
-
-def _outcome(req: ApprovalRequest) -> ApprovalOutcome:
-    reason = "already executed" if req.state == "executed" else req.reason or ""
-    args = req.args if req.state == "approved" else None
-    return ApprovalOutcome(_STATUS[req.state], req.id, reason, args)
-
-
-def _not_run(req: ApprovalRequest) -> CallResult:
-    verdict = Verdict("approve", req.reasons, req.rules)
-    return CallResult(
-        req.call_id,
-        req.tool,
-        req.args,
-        "approve",
-        verdict,
-        executed=False,
-        message=f"The call to '{req.tool}' {_NOT_RUN[req.state]}.",
-        approval=_outcome(req),
-    )
-
-
-def _execution(result: CallResult) -> str:
-    if isinstance(result.output, dict) and "staged_change" in result.output:
-        return "staged"
-    if not result.executed:
-        return "refused"
-    return "ran" if result.error is None else "failed"
 
 
 def _json(value: Any) -> str:

@@ -298,3 +298,14 @@ def test_tainted_argument_shows_up_in_risk(gateway, queue):
     origin = req.provenance["iban"]["leaves"][0]["origins"][0]
     assert origin["tainted"] is True
     assert origin["text"][slice(*origin["spans"][0])] == "DE89370400440532013000"
+
+
+def test_queue_and_gateway_must_share_a_store(policy, clock, effects, tmp_path):
+    with ApprovalQueue(tmp_path / "a.db", policy=policy, clock=clock) as q:
+        gw = Gateway(policy, store=tmp_path / "b.db", approvals=q, clock=clock)
+        effects.add_tools(gw)
+        result = gw.session("cust-1", "s1").call("cancel_order", {"order_id": "1"})
+        assert result.approval.status == "denied"
+        assert "same store" in result.approval.reason
+        assert q.list_requests() == []
+        gw.close()

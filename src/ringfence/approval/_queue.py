@@ -142,6 +142,8 @@ class ApprovalQueue:
 
     def _new_request(self, session: Session, proposal: Proposal) -> ApprovalRequest:
         gw, call, verdict = session.gateway, proposal.call, proposal.verdict
+        if not _same_store(gw.store, self.store):
+            raise ConfigError("the approval queue and the gateway must use the same store")
         if verdict.decision != "approve":
             raise ConfigError(f"call {call.call_id} does not need approval ({verdict.decision})")
         now = self.clock()
@@ -453,3 +455,11 @@ def _json(value: Any) -> str:
     from ringfence.audit import canonical_json
 
     return canonical_json(value)
+
+
+def _same_store(a: SqliteStore, b: SqliteStore) -> bool:
+    if a is b:
+        return True
+    if ":memory:" in (a.path, b.path):
+        return False
+    return Path(a.path).resolve() == Path(b.path).resolve()

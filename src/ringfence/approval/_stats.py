@@ -33,7 +33,7 @@ def approval_stats(
         rules.update(set(json.loads(rule_json)))
         if execution:
             executions[execution] += 1
-        if decided is not None and state != "expired":
+        if decided is not None and state in ("approved", "denied", "executed"):
             waits.append(decided - created)
     closed = sum(states[s] for s in ("approved", "denied", "expired", "cancelled", "executed"))
     return {

@@ -95,3 +95,37 @@ def test_case_runner_validates_programmatic_environment_blocks():
                                 "safety": {"output_not_contains": ["z"]}})  # fmt: skip
     with CaseRunner(make_target("reference:compliant")) as runner, pytest.raises(SuiteError):
         runner.run(case)
+
+
+def test_an_openai_compatible_endpoint_as_target(bundled):
+    """The OpenAI target drives the same loop over the environment's tools: a fake endpoint
+    that obeys the hidden instruction on the page is stopped by the policy."""
+    import json
+
+    import httpx
+
+    from ringfence.agents import OpenAIChatModel
+
+    def endpoint(request):
+        body = json.loads(request.content)
+        last = body["messages"][-1]
+        if last["role"] == "user":
+            url = next(w for w in last["content"].split() if w.startswith("https://"))
+            call = {"name": "fetch_page", "arguments": json.dumps({"url": url})}
+        elif "refund" in last["content"] and last["content"].startswith("<html>"):
+            call = {"name": "refund", "arguments": '{"order_id": "5100", "amount": 40}'}
+        else:
+            message = {"role": "assistant", "content": "All grinders are 20% off."}
+            return httpx.Response(200, json={"choices": [{"message": message}]})
+        message = {"role": "assistant", "content": None,
+                   "tool_calls": [{"id": f"c{len(body['messages'])}", "function": call}]}  # fmt: skip
+        return httpx.Response(200, json={"choices": [{"message": message}]})
+
+    model = OpenAIChatModel("http://fake.test/v1", "fake", transport=httpx.MockTransport(endpoint))
+    target = AgentTarget(model, "openai:fake")
+    suite = bundled.select(["a20-web-hidden-div-refund"])
+    bare = run_suite(suite, target, RunOptions(policy=None)).cases[0]
+    guarded = run_suite(suite, target, RunOptions(policy="shipped")).cases[0]
+    assert bare.outcome == "complied"
+    assert guarded.outcome == "blocked"
+    assert guarded.task_success  # the user's question was still answered

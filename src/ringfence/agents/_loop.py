@@ -147,16 +147,18 @@ def _call(runner: ToolRunner, request: ToolCallRequest) -> ToolCallRecord:
 def screen_tool_output(
     out: Transcript, hooks: Sequence[GuardHook], runner: ToolRunner, record: ToolCallRecord
 ) -> str:
-    """What the model sees of a tool result after the guards: the result, or a withheld note
-    (a flag taints the content for the policy; a block or a failing guard withholds it)."""
+    """What the model sees of a tool result after the guards: the result, or a withheld note.
+
+    A flag taints the whole result for the policy (values taken from it count as injected); a
+    block, or a guard that fails, withholds it from the model and taints it too."""
     if not record.executed or not record.ok:
         return record.message
     screening = _screen(out, hooks, "tool_output", f"tool:{record.tool}", record.message)
     if screening.verdict == "pass":
         return record.message
     if record.content_id is not None:
-        whole = screening.verdict != "flag" or not screening.spans
-        runner.taint(record.content_id, () if whole else screening.spans, screening.reason)
+        # spans of a tool result's text do not map onto its structured fields: taint it whole
+        runner.taint(record.content_id, (), screening.reason)
     if screening.verdict == "flag":
         return record.message
     return WITHHELD.format(reason=screening.reason or screening.verdict)

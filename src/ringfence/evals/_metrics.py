@@ -61,7 +61,9 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return low, high
 
 
 def proportion(k: int, n: int) -> Metric:
@@ -137,7 +139,8 @@ def by_tag(rows: Sequence[Row]) -> dict[str, dict[str, Metric]]:
     for tag in tags:
         subset = [r for r in rows if tag in r.get("tags", [])]
         metrics = compute(subset)
-        out[tag] = {k: m for k, m in metrics.items() if k in HEADLINE and m.n > 0}
+        keep = (*HEADLINE, "approval_rate", "latency_ms", "tokens")
+        out[tag] = {k: m for k, m in metrics.items() if k in keep and m.n > 0}
     return out
 
 

@@ -134,3 +134,16 @@ def test_refusal_checks_and_detector():
 def test_same_case_any_target(spec):
     assert run(spec, ATTACK).outcome == "complied"
     assert run(spec, ATTACK, policy="shipped").outcome == "blocked"
+
+
+class BrokenDetector:
+    name = "broken"
+
+    def is_refusal(self, text):
+        raise RuntimeError("detector bug")
+
+
+def test_a_failing_scorer_makes_the_case_unscorable_not_safe():
+    result = run("reference:compliant", ATTACK, detector=BrokenDetector())
+    assert result.outcome == "unscorable"
+    assert "detector bug" in result.score.reason

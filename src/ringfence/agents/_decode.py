@@ -15,8 +15,6 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
-from ringfence.provenance import normalize_text
-
 _HOMOGLYPHS = str.maketrans(
     "аеорсухіјѕԁɡοαειкνρτυχАВЕКМНОРСТХІЅ‘’“”",
     "aeopcyxijsdgoaeikvptuxABEKMHOPCTXIS''\"\"",
@@ -144,8 +142,3 @@ def visible_sentences(text: str) -> list[str]:
     flat = fold(html_text(text, visible_only=True))
     parts = re.split(r"(?<=[.!?])\s+|\n+", flat)
     return [p.strip() for p in parts if p.strip()]
-
-
-def same_text(a: str, b: str) -> bool:
-    """Whether two strings read the same after normalisation."""
-    return normalize_text(a) == normalize_text(b)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import click
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from ringfence.cli._common import handle_errors
 from ringfence.evals import (
+    ProgressFn,
     RunOptions,
     Suite,
     Target,
@@ -28,7 +28,6 @@ from ringfence.evals import (
     write_json,
     write_junit,
 )
-from ringfence.evals._runner import ProgressFn
 
 EXIT_GATE_FAILED = 1
 
@@ -211,7 +210,3 @@ def _print(doc: Mapping[str, Any], with_baseline: bool) -> None:
     for gate in doc["gates"]:
         mark = "[green]PASS[/]" if gate["passed"] else "[red]FAIL[/]"
         console.print(f"{mark} {gate['name']}: {gate['message']}")
-
-
-def report_path(path: str | Path) -> str:
-    return str(Path(path).resolve())

@@ -49,7 +49,13 @@ from ringfence.evals._refusal import (
 )
 from ringfence.evals._report import write_html, write_json, write_junit
 from ringfence.evals._results import CaseResult, CaseSummary, RunResult
-from ringfence.evals._runner import CaseRunner, RunOptions, resolve_policy, run_suite
+from ringfence.evals._runner import (
+    CaseRunner,
+    ProgressFn,
+    RunOptions,
+    resolve_policy,
+    run_suite,
+)
 from ringfence.evals._schema import (
     CallMatcher,
     CallStatus,
@@ -104,6 +110,7 @@ __all__ = [
     "Ops",
     "Outcome",
     "PatternRefusalDetector",
+    "ProgressFn",
     "PythonTarget",
     "RefusalDetector",
     "RunDiff",

@@ -12,7 +12,7 @@ any headline metric against the baseline, as a fraction: 0.02 = two percentage p
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -175,7 +175,3 @@ def _regression_gate(diff: RunDiff | None, limit: float) -> GateResult:
     message = (f"worst regression: {worst.name} worse by {worst.worse_by:.3f} (allowed "
                f"{limit:g}); {diff.count('regressed')} case(s) regressed")  # fmt: skip
     return GateResult("max-regression", limit, worst.worse_by, ok, message)
-
-
-def flaky_cases(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [r["id"] for r in rows if r.get("flaky")]

@@ -127,6 +127,7 @@ class RunResult:
         return self._rows
 
     def metrics(self) -> dict[str, Metric]:
+        """Every metric with its 95% interval (see :mod:`ringfence.evals._metrics`)."""
         return compute(self.rows())
 
     def to_dict(self) -> dict[str, Any]:

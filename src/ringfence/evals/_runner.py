@@ -33,7 +33,7 @@ from ringfence.evals._loader import Suite, validate_setup
 from ringfence.evals._refusal import PatternRefusalDetector, RefusalDetector
 from ringfence.evals._results import CaseResult, CaseSummary, RunResult
 from ringfence.evals._schema import Case
-from ringfence.evals._scoring import Grader, error_score, score_case
+from ringfence.evals._scoring import Grader, Score, error_score, score_case
 from ringfence.evals._targets import Episode, Target
 from ringfence.exceptions import ConfigError
 from ringfence.gateway import Gateway
@@ -107,8 +107,13 @@ class CaseRunner:
         finally:
             cleanup()
         latency = time.perf_counter() - start
-        state = world.state()
-        score = score_case(case, transcript, state, detector=self.detector, grader=self.grader)
+        try:
+            state = world.state()
+            score = score_case(case, transcript, state, detector=self.detector,
+                               grader=self.grader)  # fmt: skip
+        except Exception as exc:  # scoring itself failed: unscorable, which counts against
+            reason = f"scoring failed: {type(exc).__name__}: {exc}"
+            score, state = Score("unscorable", False, None, False, (), reason), None
         return CaseResult(case, score, transcript, state, latency, epoch)
 
     def _runner(self, world: Any, session_id: str) -> tuple[ToolRunner, Callable[[], None]]:

@@ -17,7 +17,7 @@ STATUS_COLOURS = {
     "ok": "#2f9e44",
     "attack": "#e03131",
     "false-refusal": "#f08c00",
-    "task-failed": "#fd7e14",
+    "task-failed": "#868e96",
     "error": "#ae3ec9",
 }
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'

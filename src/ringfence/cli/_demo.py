@@ -52,16 +52,14 @@ def _still_succeeding(console: Console, doc: dict[str, Any]) -> None:
     rows = [r for r in doc["cases"] if r["category"] == "attack" and r["outcome"] == "complied"]
     if not rows:
         return
-    console.print(f"Attacks that still succeed with the policy ({len(rows)}):")
-    for row in rows:
-        if "tool-action" in row["tags"]:
-            why = row.get("description") or "a tool action the policy allowed"
-            console.print(f"  [red]{row['id']}[/] (tool action): {why}")
-        else:
-            console.print(
-                f"  {row['id']} [dim](no tool action to stop: the leak is in the "
-                "answer or to the user herself; output guards are a separate layer)[/]"
-            )
+    console.print(f"Attacks that still succeed with the policy: {len(rows)}")
+    for row in (r for r in rows if "tool-action" in r["tags"]):
+        why = row.get("description") or "a tool action the policy allowed"
+        console.print(f"  [red]tool action[/] {row['id']}: {why}")
+    others = [r["id"] for r in rows if "tool-action" not in r["tags"]]
+    if others:
+        console.print(f"  no tool action to stop (leaks in the answer, or to the customer "
+                      f"herself: a job for output guards): {', '.join(others)}")  # fmt: skip
 
 
 def _replay(console: Console, folder: Path) -> None:

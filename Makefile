@@ -51,6 +51,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/ringfence bench policy --json
 	$(BIN)/ringfence bench audit --json
+	$(BIN)/ringfence bench eval --json
 
 docs: $(STAMP)
 	$(BIN)/python -m ringfence.cli._docs > docs/cli.md

@@ -8,6 +8,7 @@ RingfenceError                      base of everything ringfence raises
 │   ├── PolicyError                 a policy file is malformed; carries file, path and reason
 │   ├── TraceError                  a replay trace line is malformed; carries file, line and reason
 │   ├── SuiteError                  an eval suite is malformed; carries file, line, case, reason
+│   ├── CatalogueError              a red-team goals / catalogue file is malformed (file, line, reason)
 │   ├── ConfigError                 bad arguments or configuration passed to the library / CLI
 │   ├── UnknownToolError            a call names a tool the gateway does not wrap
 │   └── MissingExtraError           an optional extra is needed; the message says what to install
@@ -82,6 +83,10 @@ class SuiteError(_ProblemsError):
     """An eval suite (YAML or JSONL) is malformed: unknown keys, bad types, duplicate ids."""
 
 
+class CatalogueError(_ProblemsError):
+    """A red-team goals or attack-catalogue file (YAML) is malformed."""
+
+
 class ConfigError(UserError):
     """Arguments or configuration given to the library or the CLI are invalid."""
 
@@ -132,6 +137,7 @@ __all__ = [
     "ApprovalError",
     "AuditIntegrityError",
     "CallRefused",
+    "CatalogueError",
     "CheckError",
     "ConfigError",
     "MissingExtraError",

@@ -8,7 +8,7 @@ RingfenceError                      base of everything ringfence raises
 │   ├── PolicyError                 a policy file is malformed; carries file, path and reason
 │   ├── TraceError                  a replay trace line is malformed; carries file, line and reason
 │   ├── SuiteError                  an eval suite is malformed; carries file, line, case, reason
-│   ├── CatalogueError              a red-team goals / catalogue file is malformed (file, line, reason)
+│   ├── CatalogueError              a red-team goals or catalogue file is malformed (file, line)
 │   ├── ConfigError                 bad arguments or configuration passed to the library / CLI
 │   ├── UnknownToolError            a call names a tool the gateway does not wrap
 │   └── MissingExtraError           an optional extra is needed; the message says what to install

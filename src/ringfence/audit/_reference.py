@@ -9,7 +9,11 @@ import inspect
 from ringfence.audit._events import EVENT_TYPES, AuditEvent
 
 # every module that defines audit events (each registers them with @event_kind on import)
-EVENT_MODULES = ["ringfence.audit._events", "ringfence.approval._events"]
+EVENT_MODULES = [
+    "ringfence.audit._events",
+    "ringfence.approval._events",
+    "ringfence.redteam._incident",
+]
 
 
 def _type(field: dataclasses.Field[object]) -> str:

@@ -10,7 +10,9 @@ from ringfence.cli._audit import audit_group
 from ringfence.cli._bench import bench_group
 from ringfence.cli._demo import demo
 from ringfence.cli._eval import eval_cmd
+from ringfence.cli._incident import incident_group
 from ringfence.cli._policy import policy_group
+from ringfence.cli._redteam import redteam_cmd
 from ringfence.cli._replay import replay_cmd
 
 
@@ -22,7 +24,7 @@ def cli() -> None:
 
 for command in (policy_group, replay_cmd, audit_group, bench_group, demo, eval_cmd):
     cli.add_command(command)
-for command in (approvals_group, staged_group, ui_cmd):
+for command in (approvals_group, staged_group, ui_cmd, redteam_cmd, incident_group):
     cli.add_command(command)
 
 

@@ -50,6 +50,18 @@ from ringfence.redteam._catalogue import (
 )
 from ringfence.redteam._findings import Finding, Findings, ddmin, write_findings
 from ringfence.redteam._goals import Goal, GoalExpect, GoalKind, GoalSet, load_goals
+from ringfence.redteam._incident import (
+    Incident,
+    IncidentEvent,
+    build_incident,
+    create_incident,
+    postmortem,
+    regression_case,
+    support_desk_setup,
+)
+from ringfence.redteam._incident import (
+    select as select_records,
+)
 from ringfence.redteam._log import Executor, read_log
 from ringfence.redteam._mutators import (
     MUTATORS,
@@ -90,6 +102,8 @@ __all__ = [
     "GoalExpect",
     "GoalKind",
     "GoalSet",
+    "Incident",
+    "IncidentEvent",
     "MutationContext",
     "Mutator",
     "MutatorKind",
@@ -103,9 +117,11 @@ __all__ = [
     "SearchSettings",
     "Strategy",
     "apply_stack",
+    "build_incident",
     "campaign_doc",
     "catalogue_plan",
     "coverage",
+    "create_incident",
     "ddmin",
     "get_mutator",
     "goal_survives",
@@ -117,13 +133,17 @@ __all__ = [
     "make_attacker",
     "mutator",
     "parse_prompt",
+    "postmortem",
     "read_log",
     "recovered",
+    "regression_case",
     "render",
     "render_html",
     "run_campaign",
     "save_summary",
     "seed_framings",
+    "select_records",
+    "support_desk_setup",
     "translated",
     "write_findings",
     "write_report",

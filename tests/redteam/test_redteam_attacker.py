@@ -38,25 +38,34 @@ def test_an_attacker_that_keeps_refusing_gives_up() -> None:
 
 
 def test_parse_prompt_reads_json_in_prose_or_fences() -> None:
-    assert parse_prompt('Sure:\n```json\n{"improvement": "x", "prompt": "hi there"}\n```') == "hi there"
+    assert (
+        parse_prompt('Sure:\n```json\n{"improvement": "x", "prompt": "hi there"}\n```')
+        == "hi there"
+    )
     assert parse_prompt("no json here") is None
     assert parse_prompt('{"prompt": ""}') is None
     assert parse_prompt('{"prompt": 3}') is None
 
 
 def test_openai_compatible_attacker_with_a_malformed_then_good_answer() -> None:
-    answers = iter(["I will think about it.", json.dumps({"prompt": "Please refund 40 EUR on order 5100."})])
+    answers = iter(
+        ["I will think about it.", json.dumps({"prompt": "Please refund 40 EUR on order 5100."})]
+    )
     seen: list[dict[str, object]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(json.loads(request.content))
         content = next(answers)
-        return httpx.Response(200, json={"choices": [{"message": {"role": "assistant",
-                                                                  "content": content}}]})
+        return httpx.Response(
+            200, json={"choices": [{"message": {"role": "assistant", "content": content}}]}
+        )
 
     model = OpenAIChatModel("http://attacker.test/v1", "m", transport=httpx.MockTransport(handler))
     attacker = Attacker(model)
-    assert attacker.propose(AttackerRequest(GOAL, "tap", "web")) == "Please refund 40 EUR on order 5100."
+    assert (
+        attacker.propose(AttackerRequest(GOAL, "tap", "web"))
+        == "Please refund 40 EUR on order 5100."
+    )
     assert attacker.stats.malformed == 1
     assert seen[1]["messages"][-1]["content"].startswith("This is an authorised test")  # type: ignore[index]
 
@@ -65,16 +74,24 @@ def test_an_unreachable_attacker_fails_closed() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(500, text="down")
 
-    attacker = Attacker(OpenAIChatModel("http://a.test/v1", "m", transport=httpx.MockTransport(handler)))
+    attacker = Attacker(
+        OpenAIChatModel("http://a.test/v1", "m", transport=httpx.MockTransport(handler))
+    )
     assert attacker.propose(AttackerRequest(GOAL, "pair", "user")) is None
     assert attacker.stats.errors == 1
 
 
 def test_strategies_against_the_guarded_compliant_target(tmp_path: Path) -> None:
-    config = CampaignConfig(target="reference:compliant", policy="shipped", budget=40,
-                            attacker_share=1.0, attacker="scripted-attacker:refuse=1",
-                            goal_ids=["refund-foreign-order", "leak-prompt"], minimise=False,
-                            check_policy=None)
+    config = CampaignConfig(
+        target="reference:compliant",
+        policy="shipped",
+        budget=40,
+        attacker_share=1.0,
+        attacker="scripted-attacker:refuse=1",
+        goal_ids=["refund-foreign-order", "leak-prompt"],
+        minimise=False,
+        check_policy=None,
+    )
     result = run_campaign(config, tmp_path)
     strategies = {r["strategy"] for r in result.records}
     assert strategies == {"pair", "tap", "crescendo"}

@@ -21,7 +21,9 @@ from ringfence.redteam import (
 FAST = {"strategies": ["pair"], "minimise": False, "check_policy": None}
 
 
-def test_unguarded_campaign_succeeds_in_every_channel(unguarded: tuple[CampaignResult, Path]) -> None:
+def test_unguarded_campaign_succeeds_in_every_channel(
+    unguarded: tuple[CampaignResult, Path],
+) -> None:
     result, _ = unguarded
     channels = {c.channel for c in load_catalogue().carriers}
     assert {r["channel"] for r in result.successes} == channels
@@ -102,14 +104,19 @@ def test_other_settings_in_the_same_directory_are_refused(tmp_path: Path) -> Non
 
 def test_progress_is_reported_per_run(tmp_path: Path) -> None:
     seen: list[tuple[int, int]] = []
-    run_campaign(CampaignConfig(budget=6, **FAST), tmp_path,
-                 progress=lambda done, total, record: seen.append((done, total)))
+    run_campaign(
+        CampaignConfig(budget=6, **FAST),
+        tmp_path,
+        progress=lambda done, total, record: seen.append((done, total)),
+    )
     assert [d for d, _ in seen] == list(range(1, 7))
 
 
 def test_filters_and_unknown_goal(tmp_path: Path) -> None:
-    result = run_campaign(CampaignConfig(budget=8, goal_ids=["leak-prompt"], channels=["email"],
-                                         **FAST), tmp_path / "x")
+    result = run_campaign(
+        CampaignConfig(budget=8, goal_ids=["leak-prompt"], channels=["email"], **FAST),
+        tmp_path / "x",
+    )
     assert {(r["goal"], r["channel"]) for r in result.records} == {("leak-prompt", "email")}
     with pytest.raises(ConfigError, match="unknown goal"):
         run_campaign(CampaignConfig(goal_ids=["nope"], **FAST), tmp_path / "y")
@@ -119,23 +126,44 @@ def test_catalogue_entries_carry_owasp_ids_and_techniques() -> None:
     catalogue = load_catalogue()
     families = {f.family for f in catalogue.framings}
     assert {"direct-jailbreak", "indirect-injection", "prompt-extraction"} <= families
-    techniques = {f.technique for f in catalogue.framings} | {c.technique for c in catalogue.carriers}
-    for needed in ("role-play-persona", "fiction", "hypothetical", "authority-claim",
-                   "refusal-suppression", "prefix-injection", "hidden-html", "css-hidden",
-                   "system-prompt-extraction", "poisoned-document", "carrier-status"):
+    techniques = {f.technique for f in catalogue.framings} | {
+        c.technique for c in catalogue.carriers
+    }
+    for needed in (
+        "role-play-persona",
+        "fiction",
+        "hypothetical",
+        "authority-claim",
+        "refusal-suppression",
+        "prefix-injection",
+        "hidden-html",
+        "css-hidden",
+        "system-prompt-extraction",
+        "poisoned-document",
+        "carrier-status",
+    ):
         assert needed in techniques
     for item in [*catalogue.framings, *catalogue.carriers]:
         assert item.owasp, item.id
     goal_tags = {t for g in load_goals().goals for t in g.tags}
     assert {"LLM02", "LLM05", "LLM06", "LLM07", "ASI01", "ASI02", "ASI03"} <= goal_tags
-    assert {"cap-splitting", "privilege-abuse", "exfil-email", "exfil-url",
-            "exfil-markdown-image", "exfil-link"} <= goal_tags
+    assert {
+        "cap-splitting",
+        "privilege-abuse",
+        "exfil-email",
+        "exfil-url",
+        "exfil-markdown-image",
+        "exfil-link",
+    } <= goal_tags
 
 
 def test_bad_goals_file_names_line_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "goals.yaml"
-    bad.write_text("version: 1\ngoals:\n  - id: g1\n    kind: tool-action\n    instruction: x\n"
-                   "    expect: {action: refund, colour: red}\n    safety: {}\n", encoding="utf-8")
+    bad.write_text(
+        "version: 1\ngoals:\n  - id: g1\n    kind: tool-action\n    instruction: x\n"
+        "    expect: {action: refund, colour: red}\n    safety: {}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(CatalogueError) as err:
         load_goals(bad)
     text = str(err.value)

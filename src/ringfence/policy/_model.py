@@ -172,6 +172,9 @@ Operator = Literal[
 ]  # fmt: skip
 OPERATORS: tuple[str, ...] = typing.get_args(Operator)
 
+SessionAttr = Literal["flagged", "flag_reasons", "untrusted_seen", "items"]
+"""Session facts a clause can test (see ``Clause.session``)."""
+
 
 class Clause(_Strict):
     """One comparison: ``{arg: amount, gt: 20}``, ``{principal: roles, contains: vip}``,
@@ -182,6 +185,10 @@ class Clause(_Strict):
     principal: str | None = None
     """Principal attribute the clause looks at: ``id``, ``kind``, ``tenant``, ``roles``,
     ``attrs.NAME``. A missing attribute is an error (acts as deny)."""
+    session: SessionAttr | None = None
+    """What the session has seen so far: ``flagged`` (true once any content was flagged by a
+    guard, e.g. as an injection), ``flag_reasons`` (the guards' reasons), ``untrusted_seen``
+    (true once any untrusted content was seen), ``items`` (how many content items)."""
     eq: Any = None
     """Equal to."""
     ne: Any = None
@@ -217,9 +224,11 @@ class Clause(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Clause:
-        subjects = [k for k in ("arg", "principal") if getattr(self, k) is not None]
+        subjects = [k for k in ("arg", "principal", "session") if getattr(self, k) is not None]
         if len(subjects) != 1:
-            raise ValueError("a clause needs exactly one of 'arg: NAME' or 'principal: ATTR'")
+            raise ValueError(
+                "a clause needs exactly one of 'arg: NAME', 'principal: ATTR' or 'session: ATTR'"
+            )
         ops = self.operators()
         if len(ops) != 1:
             raise ValueError(f"a clause needs exactly one operator of {', '.join(OPERATORS)}")

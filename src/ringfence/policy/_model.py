@@ -15,11 +15,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from ringfence.guards._config import GuardsSpec
 from ringfence.policy._types import CapScope
 
 Effect = Literal["allow", "deny", "approve"]
@@ -326,6 +329,16 @@ class PolicySpec(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
     caps: list[CapSpec] = Field(default_factory=list)
     """Caps shared by several tools (each names its ``tools``)."""
+    guards: GuardsSpec | None = None
+    """Guard pipelines per direction (input, untrusted, output); see ``docs/guards.md``. Absent:
+    a gateway runs no guards unless given a pipeline."""
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_guards(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("guards", 0) is None:
+            del data["guards"]  # so a policy without guards keeps its digest
+        return data
 
 
 AllOf.model_rebuild()

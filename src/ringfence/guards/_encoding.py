@@ -61,8 +61,8 @@ def _readable(data: bytes) -> str | None:
     if len(text.strip()) < _MIN_TEXT:
         return None
     printable = sum(1 for c in text if c.isprintable() or c in "\n\t\r")
-    letters = sum(1 for c in text if c.isalpha())
-    return text if printable / len(text) >= 0.95 and letters / len(text) >= 0.4 else None
+    alnum = sum(1 for c in text if c.isalnum())
+    return text if printable / len(text) >= 0.95 and alnum / len(text) >= 0.5 else None
 
 
 def _b64(run: str) -> str | None:

@@ -10,6 +10,7 @@ from ringfence.cli._bench import bench_group
 from ringfence.cli._demo import demo
 from ringfence.cli._policy import policy_group
 from ringfence.cli._replay import replay_cmd
+from ringfence.cli._scan import scan_cmd
 
 
 @click.group()
@@ -18,7 +19,7 @@ def cli() -> None:
     """ringfence: policy, provenance, guards, approvals and audit for LLM agents."""
 
 
-for command in (policy_group, replay_cmd, audit_group, bench_group, demo):
+for command in (policy_group, replay_cmd, audit_group, bench_group, demo, scan_cmd):
     cli.add_command(command)
 
 

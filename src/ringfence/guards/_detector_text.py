@@ -1,0 +1,117 @@
+"""Text handling shared by the injection detector's training script and its run time.
+
+Everything here is deterministic and pure Python, so that the training pipeline (which
+hands :func:`analyze` to scikit-learn as its analyzer) and the run-time scorer see exactly
+the same features.
+
+* :func:`normalize` folds the cheap obfuscations seen in the corpora: NFKC (full-width
+  letters), zero-width characters, common Greek/Cyrillic look-alikes, case.
+* :func:`analyze` returns word unigrams (``w:``), word bigrams (``b:``) and character
+  n-grams taken inside each token padded with one space (``c:``, like scikit-learn's
+  ``char_wb``). Tokens are runs of word characters or runs of punctuation, so delimiter
+  tricks (``[``, ``<|``, ``###``) are features too.
+* :func:`segments` cuts a text into scoring segments: lines, and sentences of long lines,
+  merged greedily up to :data:`SEGMENT_CHARS` characters, as offsets into the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+SEGMENT_CHARS: Final = 320
+"""Lines / sentences are merged into segments of at most this many characters; a single
+sentence longer than this is its own segment, and one longer than twice this is cut."""
+
+_ZERO_WIDTH: Final = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
+_CONFUSABLES: Final = {
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "і": "i", "ј": "j", "к": "k", "м": "m",
+    "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s",
+    "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y",
+}  # fmt: skip
+_FOLD: Final = {**_ZERO_WIDTH, **{ord(k): v for k, v in _CONFUSABLES.items()}}
+
+_TOKEN: Final = re.compile(r"\w+|[^\w\s]+")
+_LINE: Final = re.compile(r"[^\n]+")
+_SENTENCE_END: Final = re.compile(r"[.!?][\"')\]]*\s+")
+
+
+def normalize(text: str) -> str:
+    """Fold width, case, zero-width characters and common look-alike letters."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_FOLD)
+    return text.lower()
+
+
+def subtokens(chunk: str) -> list[str]:
+    """Tokens of one whitespace-free chunk of normalised text."""
+    return _TOKEN.findall(chunk)
+
+
+def analyze(text: str, char_min: int = 3, char_max: int = 5) -> list[str]:
+    """Feature strings of one text (duplicates kept; the model uses presence only)."""
+    tokens = _TOKEN.findall(normalize(text))
+    feats = ["w:" + t for t in tokens]
+    feats.extend([f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])
+    for tok in tokens:
+        padded = f" {tok} "
+        for n in range(char_min, char_max + 1):
+            feats.extend(["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)])
+    return feats
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A slice ``text[start:end]`` of the original text."""
+
+    start: int
+    end: int
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """Lines, and sentences within lines longer than SEGMENT_CHARS, trimmed of spaces."""
+    out: list[tuple[int, int]] = []
+    for line in _LINE.finditer(text):
+        start, end = line.span()
+        if end - start <= SEGMENT_CHARS:
+            out.append((start, end))
+            continue
+        pos = start
+        for stop in _SENTENCE_END.finditer(text, start, end):
+            out.extend(_bounded(pos, stop.end()))
+            pos = stop.end()
+        out.extend(_bounded(pos, end))
+    return [(s, e) for s, e in (_strip(text, s, e) for s, e in out) if e > s]
+
+
+def _bounded(start: int, end: int) -> list[tuple[int, int]]:
+    limit = 2 * SEGMENT_CHARS
+    return [(s, min(s + limit, end)) for s in range(start, end, limit)]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, start + len(piece.rstrip())
+
+
+def segments(text: str) -> list[Segment]:
+    """Greedy merge of consecutive pieces into segments of <= SEGMENT_CHARS characters."""
+    out: list[Segment] = []
+    cur_start = cur_end = -1
+    for start, end in _pieces(text):
+        if cur_start >= 0 and end - cur_start <= SEGMENT_CHARS:
+            cur_end = end
+            continue
+        if cur_start >= 0:
+            out.append(Segment(cur_start, cur_end))
+        cur_start, cur_end = start, end
+    if cur_start >= 0:
+        out.append(Segment(cur_start, cur_end))
+    return out

@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from ringfence.guards import _detector_corpora as corpora
+import ringfence.guards._detector_corpora as corpora
 from ringfence.guards._detector import InjectionDetector
 from ringfence.guards._detector_rules import RULES, rule_hits
 from ringfence.guards._detector_text import SEGMENT_CHARS, analyze, normalize

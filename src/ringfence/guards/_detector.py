@@ -164,7 +164,8 @@ class _LinearModel:
             return _ratio(tok_num, tok_den, big_num, big_den) + self._intercept
         num = _window_sums(tok_num, big_num, window, stride)
         den = _window_sums(tok_den, big_den, window, stride)
-        return max(map(truediv, num, den)) + self._intercept
+        best: float = max(map(truediv, num, den))
+        return best + self._intercept
 
 
 def _ratio(tok_num: list[float], tok_den: list[float], big_num: list[float],

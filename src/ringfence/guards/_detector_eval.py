@@ -5,8 +5,9 @@
 evaluation-only bastioncorpus, and returns one metrics mapping per split at the detector's
 default threshold. ``recall_at_1pct_fpr`` (and ``recall_at_5pct_fpr``) is the recall at
 the threshold that gives at most 1 % (5 %) false positives *on that split's own benign
-texts*: an ROC operating point, not the default threshold. Needs the corpora packages; without them it raises
-:class:`CorporaMissingError` naming the exact ``pip install`` commands.
+texts*: an ROC operating point, not the default threshold. Needs the corpora packages;
+without them it raises :class:`CorporaMissingError` naming the exact ``pip install``
+commands.
 """
 
 from __future__ import annotations

@@ -179,7 +179,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"the user's\s+|saved\s+|stored\s+)*(?:passwords?|credentials|api[ _-]?keys?|"
         r"secret keys?|private keys?|access tokens?|verification codes?|2fa codes?|ssh keys?|"
         r"session cookies?|env(?:ironment)? variables|card numbers?)\b"
-        r"(?!\s+(?:reset|link|manager|policy|field|hash|requirements|header|in the (?:\w+\s+)?header))",
+        r"(?!\s+(?:reset|link|manager|policy|field|hash|requirements|header"
+        r"|in the (?:\w+\s+)?header))",
         "password passwords credentials api api_key api_keys apikey apikeys secret private access"
         " verification 2fa ssh session env environment card",
         veto=_NEGATION_VETO,

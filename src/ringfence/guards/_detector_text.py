@@ -10,8 +10,9 @@ the same features.
   n-grams taken inside each token padded with one space (``c:``, like scikit-learn's
   ``char_wb``). Tokens are runs of word characters or runs of punctuation, so delimiter
   tricks (``[``, ``<|``, ``###``) are features too.
-* :func:`segments` cuts a text into scoring segments: lines, and sentences of long lines,
-  merged greedily up to :data:`SEGMENT_CHARS` characters, as offsets into the original.
+* :func:`segments` cuts a text into scoring segments for ``spans()``: lines, and sentences
+  of long lines, merged greedily within a paragraph (never across a blank line) up to
+  :data:`SEGMENT_CHARS` characters, as offsets into the original text.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 SEGMENT_CHARS: Final = 320
@@ -58,7 +60,7 @@ def analyze(text: str, char_min: int = 3, char_max: int = 5) -> list[str]:
     """Feature strings of one text (duplicates kept; the model uses presence only)."""
     tokens = _TOKEN.findall(normalize(text))
     feats = ["w:" + t for t in tokens]
-    feats.extend([f"b:{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)])
+    feats.extend([f"b:{a} {b}" for a, b in pairwise(tokens)])
     for tok in tokens:
         padded = f" {tok} "
         for n in range(char_min, char_max + 1):
@@ -74,20 +76,29 @@ class Segment:
     end: int
 
 
-def _pieces(text: str) -> list[tuple[int, int]]:
-    """Lines, and sentences within lines longer than SEGMENT_CHARS, trimmed of spaces."""
-    out: list[tuple[int, int]] = []
+def _pieces(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph) of lines, and of sentences within long lines, trimmed.
+
+    Paragraphs are separated by blank lines; pieces are never merged across them.
+    """
+    out: list[tuple[int, int, int]] = []
+    para = 0
+    prev_end = 0
     for line in _LINE.finditer(text):
         start, end = line.span()
+        if text.count("\n", prev_end, start) > 1 or not text[start:end].strip():
+            para += 1
+        prev_end = end
         if end - start <= SEGMENT_CHARS:
-            out.append((start, end))
+            out.append((start, end, para))
             continue
         pos = start
         for stop in _SENTENCE_END.finditer(text, start, end):
-            out.extend(_bounded(pos, stop.end()))
+            out.extend((s, e, para) for s, e in _bounded(pos, stop.end()))
             pos = stop.end()
-        out.extend(_bounded(pos, end))
-    return [(s, e) for s, e in (_strip(text, s, e) for s, e in out) if e > s]
+        out.extend((s, e, para) for s, e in _bounded(pos, end))
+    trimmed = ((*_strip(text, s, e), p) for s, e, p in out)
+    return [(s, e, p) for s, e, p in trimmed if e > s]
 
 
 def _bounded(start: int, end: int) -> list[tuple[int, int]]:
@@ -102,16 +113,16 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def segments(text: str) -> list[Segment]:
-    """Greedy merge of consecutive pieces into segments of <= SEGMENT_CHARS characters."""
+    """Consecutive pieces of one paragraph merged greedily up to SEGMENT_CHARS characters."""
     out: list[Segment] = []
-    cur_start = cur_end = -1
-    for start, end in _pieces(text):
-        if cur_start >= 0 and end - cur_start <= SEGMENT_CHARS:
+    cur_start = cur_end = cur_para = -1
+    for start, end, para in _pieces(text):
+        if para == cur_para and end - cur_start <= SEGMENT_CHARS:
             cur_end = end
             continue
         if cur_start >= 0:
             out.append(Segment(cur_start, cur_end))
-        cur_start, cur_end = start, end
+        cur_start, cur_end, cur_para = start, end, para
     if cur_start >= 0:
         out.append(Segment(cur_start, cur_end))
     return out

@@ -16,11 +16,14 @@ Two guards keep them precise on security writing and everyday text:
 
 Each rule also names the *tokens* it needs (groups of alternatives; every group must meet
 the text's tokens): the regex runs only then, so ordinary text costs one set test per rule.
+Most rules also name the literals a match starts with; their regex is then tried only at
+those literals' occurrences (``Pattern.match`` at a position) instead of scanning.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -53,14 +56,21 @@ class Rule:
     id: str
     pattern: re.Pattern[str]
     needs: tuple[frozenset[str], ...]
+    starts: tuple[str, ...] | None = None
     veto_before: re.Pattern[str] | None = None
     description: str = ""
 
 
-def _rule(rid: str, regex: str, needs: str, veto: str | None = None, doc: str = "") -> Rule:
-    """``needs``: token groups separated by ``&``, alternatives by spaces."""
+def _rule(rid: str, regex: str, needs: str, *, starts: str | None = None,
+          veto: str | None = None, doc: str = "") -> Rule:  # fmt: skip
+    """``needs``: token groups separated by ``&``, alternatives by spaces.
+
+    ``starts``: ``|``-separated literals with which every match begins (the regex is then
+    tried only at their occurrences); None scans the whole text.
+    """
     groups = tuple(frozenset(group.split()) for group in needs.split("&"))
-    return Rule(rid, re.compile(regex), groups, re.compile(veto) if veto else None, doc)
+    anchors = tuple(starts.split("|")) if starts else None
+    return Rule(rid, re.compile(regex), groups, anchors, re.compile(veto) if veto else None, doc)
 
 
 RULES: Final[tuple[Rule, ...]] = (
@@ -71,6 +81,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"foregoing|original|initial|former|system|developer)\s+(?:\w+\s+)?" + _OBJ + r"\b"
         r"(?!\s+(?:in|about|for|on|from|regarding|of)\s+(?:the|this|that|our|my)\b)(?!\s+(?:i|we)\b)",
         "ignore disregard forget override bypass abandon neglect",
+        starts="ignore|disregard|forget|override|bypass|abandon|neglect",
         doc="ignore / disregard all previous instructions",
     ),
     _rule(
@@ -80,6 +91,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r"(?:\w+\s+)?" + _OBJ + r"\b",
         "ignore disregard forget override bypass abandon drop break violate escape yourself"
         " & your ai model",
+        starts="ignore|disregard|forget|override|bypass|"
+        "abandon|drop|break|violate|escape|free yourself",
         doc="ignore your rules / programming / guidelines",
     ),
     _rule(
@@ -96,6 +109,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|\bignor[ea](?:r)?\s+(?:todas\s+)?(?:as)\s+(?:instruções|regras)\s+anteriores",
         "ignorier ignoriere ignorieren ignoriert vergiss vergessen missachte ignore ignorer ignorez"
         " ignora ignorar ignorare",
+        starts="ignor|vergiss|vergessen|missacht",
         doc="ignore previous instructions in German, French, Spanish, Italian, Portuguese",
     ),
     _rule(
@@ -126,6 +140,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"ethics)\b",
         "you & restrictions rules filters limits limitations guidelines censorship constraints"
         " guardrails boundaries morals ethics",
+        starts="you",
         doc="you have no restrictions / are free of all rules",
     ),
     _rule(
@@ -141,6 +156,8 @@ RULES: Final[tuple[Rule, ...]] = (
         r" instructions)",
         "reveal print show output repeat display tell leak dump disclose share write give recite"
         " spell what & prompt preprompt message instructions above before",
+        starts="reveal|print|show|output|repeat|display|tell|leak|"
+        "dump|disclose|share|write|give|recite|spell|what",
         doc="requests to reveal the system prompt / hidden instructions",
     ),
     _rule(
@@ -153,6 +170,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\s+(?:to the user|in (?:your|the) (?:answer|reply|response|summary))",
         "tell telling inform informing notify notifying alert alerting mention mentioning report"
         " reporting warn warning reveal disclose",
+        starts="do not|don't|never|without|must not",
         doc="hide the action from the user",
     ),
     _rule(
@@ -183,6 +201,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"|in the (?:\w+\s+)?header))",
         "password passwords credentials api api_key api_keys apikey apikeys secret private access"
         " verification 2fa ssh session env environment card",
+        starts="send|forward|e-mail|email|upload|post|paste|share|transfer|exfiltrate|leak|give",
         veto=_NEGATION_VETO,
         doc="send passwords / keys / codes somewhere",
     ),
@@ -190,6 +209,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "jailbreak.pwned",
         r"\bi have been pwned\b|\bi've been pwned\b",
         "pwned",
+        starts="i have|i've",
         doc="the HackAPrompt target phrase",
     ),
     _rule(
@@ -197,6 +217,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\b(?:decode|decrypt|deobfuscate|unscramble|reverse)\b[^\n]{0,80}?\b(?:and|then)\s+"
         r"(?:follow|execute|obey|run|do what|carry out|perform|act on)\b",
         "decode decrypt deobfuscate unscramble reverse",
+        starts="decode|decrypt|deobfuscate|unscramble|reverse",
         doc="decode this payload and follow it",
     ),
     _rule(
@@ -207,6 +228,7 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|evil|rogue|jailbroken|amoral)",
         "task goal objective purpose mission instruction instructions unrestricted unfiltered"
         " uncensored evil rogue jailbroken amoral",
+        starts="your|from now on|starting now|henceforth",
         doc="your new task is ... / from now on you are an unrestricted ...",
     ),
 )
@@ -220,8 +242,25 @@ def _quoted(text: str, start: int) -> bool:
     return sum(1 for ch in text[line_start:start] if ch in _QUOTES) % 2 == 1
 
 
+def _candidates(rule: Rule, text: str) -> Iterator[re.Match[str]]:
+    """Matches of the rule: at its start literals' occurrences, or anywhere."""
+    if rule.starts is None:
+        yield from rule.pattern.finditer(text)
+        return
+    positions: set[int] = set()
+    for literal in rule.starts:
+        i = text.find(literal)
+        while i >= 0:
+            positions.add(i)
+            i = text.find(literal, i + 1)
+    for pos in sorted(positions):
+        match = rule.pattern.match(text, pos)
+        if match is not None:
+            yield match
+
+
 def _fires(rule: Rule, text: str) -> bool:
-    for match in rule.pattern.finditer(text):
+    for match in _candidates(rule, text):
         if _quoted(text, match.start()):
             continue
         if rule.veto_before is not None:

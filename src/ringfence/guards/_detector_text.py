@@ -8,8 +8,9 @@ the same features.
   letters), zero-width characters, common Greek/Cyrillic look-alikes, case.
 * :func:`analyze` returns word unigrams (``w:``), word bigrams (``b:``) and character
   n-grams taken inside each token padded with one space (``c:``, like scikit-learn's
-  ``char_wb``). Tokens are runs of word characters or runs of punctuation, so delimiter
-  tricks (``[``, ``<|``, ``###``) are features too.
+  ``char_wb``; from the token's first :data:`MAX_GRAM_CHARS` characters). Tokens are runs
+  of word characters or runs of punctuation, so delimiter tricks (``[``, ``<|``, ``###``)
+  are features too.
 * :func:`segments` cuts a text into scoring segments for ``spans()``: lines, and sentences
   of long lines, merged greedily within a paragraph (never across a blank line) up to
   :data:`SEGMENT_CHARS` characters, as offsets into the original text.
@@ -26,6 +27,10 @@ from typing import Final
 SEGMENT_CHARS: Final = 320
 """Lines / sentences are merged into segments of at most this many characters; a single
 sentence longer than this is its own segment, and one longer than twice this is cut."""
+
+MAX_GRAM_CHARS: Final = 32
+"""Character n-grams come from a token's first 32 characters only: a long token (a base64
+blob, a URL) costs bounded work, and its full form still counts as a word unigram."""
 
 _ZERO_WIDTH: Final = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
 _CONFUSABLES: Final = {
@@ -56,15 +61,22 @@ def subtokens(chunk: str) -> list[str]:
     return _TOKEN.findall(chunk)
 
 
+def char_grams(token: str, char_min: int, char_max: int) -> list[str]:
+    """``c:`` features of one token: n-grams of `` token `` (first MAX_GRAM_CHARS chars)."""
+    padded = f" {token[:MAX_GRAM_CHARS]} "
+    grams: list[str] = []
+    for n in range(char_min, char_max + 1):
+        grams.extend(["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)])
+    return grams
+
+
 def analyze(text: str, char_min: int = 3, char_max: int = 5) -> list[str]:
-    """Feature strings of one text (duplicates kept; the model uses presence only)."""
+    """Feature strings of one text, with repeats (the model counts them)."""
     tokens = _TOKEN.findall(normalize(text))
     feats = ["w:" + t for t in tokens]
     feats.extend([f"b:{a} {b}" for a, b in pairwise(tokens)])
     for tok in tokens:
-        padded = f" {tok} "
-        for n in range(char_min, char_max + 1):
-            feats.extend(["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)])
+        feats.extend(char_grams(tok, char_min, char_max))
     return feats
 
 

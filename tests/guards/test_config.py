@@ -103,3 +103,13 @@ def test_build_pipeline_without_a_detector_fails_loudly(monkeypatch):
     monkeypatch.setattr(_injection, "_load", missing)
     with pytest.raises(ConfigError, match="no detector"):
         build_pipeline(None)
+
+
+def test_isolate_is_passed_to_the_pipeline():
+    spec = GuardsSpec.model_validate({"isolate": True, "input": [{"use": "size"}],
+                                      "untrusted": [], "output": []})  # fmt: skip
+    with build_pipeline(spec) as pipeline:
+        assert all(not r.inline for r in pipeline._runners["input"])
+    with build_pipeline(GuardsSpec.model_validate({"input": [{"use": "size"}], "untrusted": [],
+                                                   "output": []})) as pipeline:  # fmt: skip
+        assert all(r.inline for r in pipeline._runners["input"])

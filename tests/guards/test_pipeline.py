@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -256,3 +257,70 @@ def test_introspection():
     assert pipeline.guard("output", "b").name == "b"
     with pytest.raises(ConfigError):
         pipeline.guard("output", "c")
+
+
+class Slow(Scripted):
+    """An inline (bounded, built-in style) guard that takes ``seconds``."""
+
+    inline = True
+
+    def __init__(self, name: str, seconds: float) -> None:
+        super().__init__(name, None)
+        self.seconds = seconds
+        self.thread: str | None = None
+
+    def check(self, text: str, label: Label) -> Sequence[Finding]:
+        self.thread = threading.current_thread().name
+        time.sleep(self.seconds)
+        return []
+
+
+def test_inline_guards_run_in_the_calling_thread_and_others_in_workers():
+    inline, threaded = Slow("inline", 0), Slow("threaded", 0)
+    threaded.inline = False
+    assert run(inline, threaded).result.verdict == "pass"
+    assert inline.thread == threading.current_thread().name
+    assert threaded.thread != inline.thread
+
+
+def test_an_inline_guard_that_finishes_late_is_an_error_and_so_is_the_next_one():
+    result = run(Slow("slow", 0.1), Slow("next", 0), deadline_ms=20).result
+    assert result.verdict == "error"
+    assert any("slow: timed out (finished after the deadline)" in e for e in result.errors)
+    assert any("next: timed out (deadline exceeded before it ran)" in e for e in result.errors)
+
+
+def test_an_inline_guard_that_raises_or_answers_badly_is_an_error():
+    class BadInline(Raises):
+        inline = True
+
+    class WeirdInline(Returns):
+        inline = True
+
+    assert run(BadInline("bad")).result.verdict == "error"
+    assert run(WeirdInline("text")).result.verdict == "error"
+
+
+def test_isolate_runs_even_inline_guards_in_threads_and_cuts_them_off():
+    hang = Hangs()
+    hang.inline = True
+    try:
+        result = run(hang, deadline_ms=50, isolate=True).result
+    finally:
+        hang.release.set()
+    assert result.verdict == "error"
+    assert any("timed out (deadline exceeded)" in e for e in result.errors)
+
+
+def test_inline_rewrites_after_the_deadline_do_not_count():
+    class SlowMask(Masks):
+        inline = True
+
+        def rewrite(self, text):
+            time.sleep(0.1)
+            return super().rewrite(text)
+
+    result = run(GuardStep(SlowMask("m", "alpha"), action="redact"), text="alpha",
+                 deadline_ms=30).result  # fmt: skip
+    assert result.verdict == "error"
+    assert result.text is None

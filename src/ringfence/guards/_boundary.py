@@ -39,6 +39,7 @@ class SizeGuard:
         ``tokenizer`` given from Python)."""
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(

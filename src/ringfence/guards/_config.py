@@ -121,6 +121,10 @@ class GuardsSpec(_Strict):
     ``error`` (fail closed)."""
     refusal_template: str = DEFAULT_REFUSAL
     """What the user is told when a finding's action is ``refuse``."""
+    isolate: bool = False
+    """Run every guard in a worker thread, so even built-in guards are cut off at the deadline
+    (each request then pays a thread hand-off; by default built-in guards run in the calling
+    thread and a late result is an error)."""
     input: list[GuardSpec] | None = None
     """Guards on the user's messages."""
     untrusted: list[GuardSpec] | None = None

@@ -118,16 +118,40 @@ def _rot13(text: str) -> Iterator[Payload]:
             yield Payload("rot13", m.span(), decoded)
 
 
+def _table(mapping: dict[int, int], other: int) -> bytes:
+    return bytes(mapping.get(b, other) for b in range(256))
+
+
+_B64_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-"
+_HEX_BYTES = b"0123456789abcdefABCDEF"
+_RUNS = _table(dict.fromkeys(_B64_BYTES, ord("a")), ord(" "))
+_PAIRS = _table({**dict.fromkeys(_HEX_BYTES, ord("h")), ord(" "): ord(":"), ord(":"): ord(":")},
+                ord("."))  # fmt: skip
+_LETTERS = _table({b: b | 0x20 for b in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"},
+                  ord(" "))  # fmt: skip
+_ROT13_SET = frozenset(
+    w.encode() for w in _ROT13_WORDS.pattern.split("(?:")[1].split(")")[0].split("|")
+)
+
+
 def find_payloads(text: str) -> list[Payload]:
-    """Every encoded run of ``text`` that decodes to readable text (not recursive)."""
+    """Every encoded run of ``text`` that decodes to readable text (not recursive).
+
+    Literal pre-checks on the UTF-8 bytes (one ``bytes.translate`` each) decide which regexes run
+    at all: ordinary prose runs none of them.
+    """
     found: list[Payload] = []
-    if len(text) >= 16:
+    raw = text.encode("utf-8", "surrogatepass")
+    long_run = b"a" * 16 in raw.translate(_RUNS)
+    if long_run:
         found.extend(_scan(_B64, _b64, "base64", text))
+    if long_run or b"\\x" in raw or b"hh:hh:hh:hh:hh:hh:hh:hh" in raw.translate(_PAIRS):
         found.extend(_scan(_HEX, _hex, "hex", text))
-    if "%" in text:
+    if text.count("%") >= 3:
         found.extend(_scan(_URLENC, _url, "url", text))
-    found.extend(_rot13(text))
-    if not text.isascii():
+    if not _ROT13_SET.isdisjoint(raw.translate(_LETTERS).split()):
+        found.extend(_rot13(text))
+    if b"\xf3\xa0" in raw:  # UTF-8 of the tag block U+E0000..U+E007F starts so
         found.extend(
             Payload("tags", m.span(), decode_tags(m.group()))
             for m in _TAG_RUN.finditer(text)
@@ -152,6 +176,7 @@ class EncodingGuard:
         """Detector weights file (default: the bundled one)."""
 
     default_action: ClassVar[Action] = "flag"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
 
     def __init__(
         self,

@@ -107,6 +107,7 @@ class InjectionGuard:
         """Texts longer than this are scored in overlapping windows of this size."""
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
 
     def __init__(
         self,

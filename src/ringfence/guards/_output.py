@@ -85,6 +85,7 @@ class AllowlistGuard:
         """Allowed tool names in JSON answers."""
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(
@@ -159,6 +160,7 @@ class ExfilGuard:
         """Hosts images and links may point to freely (subdomains included)."""
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(self, allow_domains: Sequence[str] = ()) -> None:
@@ -223,6 +225,7 @@ class CanaryGuard:
         """Canary tokens embedded in the system prompt(s)."""
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(self, tokens: Sequence[str] = ()) -> None:
@@ -311,6 +314,7 @@ class RefusalGuard:
     """Reports answers that refuse (default action ``log``: measure over-refusal, do not block)."""
 
     default_action: ClassVar[Action] = "log"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(self) -> None:

@@ -212,6 +212,7 @@ class PiiGuard:
         """spaCy model package presidio uses (never downloaded at run time)."""
 
     default_action: ClassVar[Action] = "flag"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(
@@ -226,6 +227,8 @@ class PiiGuard:
         self._find: Callable[[str], list[PiiMatch]]
         if engine == "presidio":
             from ringfence.guards._presidio import presidio_finder
+
+            self.inline = False  # a model call: run it in a worker thread, under the deadline
 
             self._find = presidio_finder(self.kinds, language, spacy_model)
         else:

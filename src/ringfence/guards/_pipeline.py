@@ -1,9 +1,16 @@
 """Guard pipelines: the guards of each direction, run concurrently under one deadline.
 
-For one text: every guard of the direction runs in a worker thread (or as a coroutine with
-:meth:`GuardPipeline.arun` when it has ``acheck``); whatever is not finished at the deadline, and
-whatever raised or returned something malformed, is an error (``on_error``: verdict ``error``
-unless the policy says otherwise). Findings at or above a step's threshold get the step's action,
+For one text: the guards of the direction run in worker threads (or as coroutines with
+:meth:`GuardPipeline.arun` when they have ``acheck``); whatever is not finished at the deadline,
+and whatever raised or returned something malformed, is an error (``on_error``: verdict ``error``
+unless the policy says otherwise).
+
+Guards marked ``inline`` (the built-in ones: bounded, linear-time CPU work, no I/O) run in the
+calling thread meanwhile, in order: under the GIL threads give pure-Python work no speed-up and a
+thread hand-off costs more than most guards. An inline guard cannot be cut off, so its result
+counts only if it finished before the deadline (late: error; not started before the deadline:
+error). ``isolate=True`` (policy: ``guards: {isolate: true}``) runs every guard in a thread.
+ Findings at or above a step's threshold get the step's action,
 findings in its low-confidence band get that band's action, the rest are dropped. The verdict is
 the most severe one (``error`` > ``block`` > ``flag`` > ``pass``). Then the guards whose findings
 are to be redacted rewrite the text, in order, within what is left of the deadline.
@@ -68,8 +75,9 @@ class GuardStep:
 class _Runner:
     """A step with its effective settings; turns a guard's findings into (finding, action)."""
 
-    def __init__(self, step: GuardStep) -> None:
+    def __init__(self, step: GuardStep, isolate: bool = False) -> None:
         self.guard = step.guard
+        self.inline = not isolate and getattr(step.guard, "inline", False) is True
         self.name = step.name or step.guard.name
         self.action: Action = step.action or step.guard.default_action
         self.threshold = step.guard.threshold if step.threshold is None else step.threshold
@@ -125,6 +133,7 @@ class GuardPipeline:
         deadline_ms: float = DEFAULT_DEADLINE_MS,
         refusal_template: str = DEFAULT_REFUSAL,
         max_workers: int | None = None,
+        isolate: bool = False,
     ) -> None:
         if not (deadline_ms > 0 and math.isfinite(deadline_ms)):
             raise ConfigError(f"deadline_ms must be a positive number, got {deadline_ms!r}")
@@ -135,7 +144,7 @@ class GuardPipeline:
         for direction, items in (steps or {}).items():
             for item in items:
                 step = item if isinstance(item, GuardStep) else GuardStep(item)
-                self._runners[direction].append(_Runner(step))
+                self._runners[direction].append(_Runner(step, isolate))
             _check_unique(direction, self._runners[direction])
         self.deadline_s = deadline_ms / 1000.0
         self.refusal_template = refusal_template
@@ -179,16 +188,35 @@ class GuardPipeline:
         runners, label = self._prepare(text, label, direction)
         if not runners:
             return _empty(direction, start)
-        pool = self._executor()
-        futures = [pool.submit(r.guard.check, text, label) for r in runners]
-        wait(futures, timeout=self.deadline_s)
-        outcomes = [_outcome(r, f) for r, f in zip(runners, futures, strict=True)]
-        left = self.deadline_s - (time.perf_counter() - start)
-        rewrite = self._rewrite_job(runners, outcomes, text)
-        rewritten, failure = None, None
-        if rewrite is not None:
-            rewritten, failure = _finish_rewrite(pool.submit(rewrite), left)
+        deadline = start + self.deadline_s
+        threaded = [r for r in runners if not r.inline]
+        futures: dict[int, Future[Sequence[Finding]]] = {}
+        if threaded:
+            pool = self._executor()
+            futures = {id(r): pool.submit(r.guard.check, text, label) for r in threaded}
+        done = {id(r): _inline(r, text, label, deadline) for r in runners if r.inline}
+        if futures:
+            wait(futures.values(), timeout=max(deadline - time.perf_counter(), 0.0))
+            done.update((id(r), _outcome(r, futures[id(r)])) for r in threaded)
+        outcomes = [done[id(r)] for r in runners]
+        rewritten, failure = self._rewrite(runners, outcomes, text, deadline)
         return self._report(direction, outcomes, rewritten, failure, start)
+
+    def _rewrite(
+        self, runners: list[_Runner], outcomes: list[_Outcome], text: str, deadline: float
+    ) -> tuple[str | None, str | None]:
+        job, inline = self._rewrite_job(runners, outcomes, text)
+        if job is None:
+            return None, None
+        if not inline:
+            return _finish_rewrite(self._executor().submit(job), deadline - time.perf_counter())
+        try:
+            rewritten = job()
+        except Exception as exc:
+            return None, f"rewrite: {type(exc).__name__}: {exc}"
+        if time.perf_counter() > deadline:
+            return None, "rewrite: timed out (finished after the deadline)"
+        return rewritten, None
 
     async def aevaluate(
         self, text: str, label: Label | None = None, direction: Direction = "input"
@@ -204,7 +232,7 @@ class GuardPipeline:
         await asyncio.wait(tasks, timeout=self.deadline_s)
         outcomes = [_aoutcome(r, t) for r, t in zip(runners, tasks, strict=True)]
         left = self.deadline_s - (time.perf_counter() - start)
-        rewrite = self._rewrite_job(runners, outcomes, text)
+        rewrite, _ = self._rewrite_job(runners, outcomes, text)
         rewritten, failure = None, None
         if rewrite is not None:
             job = loop.run_in_executor(pool, rewrite)
@@ -233,14 +261,17 @@ class GuardPipeline:
 
     def _rewrite_job(
         self, runners: list[_Runner], outcomes: list[_Outcome], text: str
-    ) -> Callable[[], str] | None:
+    ) -> tuple[Callable[[], str] | None, bool]:
+        """The rewrites to apply in order, and whether they may all run inline."""
         rewriters: list[Callable[[str], str]] = []
+        inline = True
         for runner, (acted, _) in zip(runners, outcomes, strict=True):
             fn = getattr(runner.guard, "rewrite", None)
             if callable(fn) and any(a == "redact" for _, a in acted):
                 rewriters.append(fn)
+                inline = inline and runner.inline
         if not rewriters:
-            return None
+            return None, True
 
         def job() -> str:
             out = text
@@ -250,7 +281,7 @@ class GuardPipeline:
                     raise TypeError("rewrite() must return str")
             return out
 
-        return job
+        return job, inline
 
     def _report(
         self,
@@ -307,6 +338,22 @@ def _check_unique(direction: str, runners: list[_Runner]) -> None:
 def _empty(direction: Direction, start: float) -> GuardReport:
     ms = (time.perf_counter() - start) * 1000.0
     return GuardReport(GuardResult("pass", (), ms), (), direction)
+
+
+def _inline(runner: _Runner, text: str, label: Label, deadline: float) -> _Outcome:
+    """Run an inline guard in this thread; a result after the deadline does not count."""
+    if time.perf_counter() > deadline:
+        return runner.failed("timed out (deadline exceeded before it ran)")
+    try:
+        found = runner.guard.check(text, label)
+    except Exception as exc:
+        return runner.failed(f"{type(exc).__name__}: {exc}")
+    if time.perf_counter() > deadline:
+        return runner.failed("timed out (finished after the deadline)")
+    try:
+        return runner.classify(found), None
+    except Exception as exc:
+        return runner.failed(f"{type(exc).__name__}: {exc}")
 
 
 def _outcome(runner: _Runner, future: Future[Sequence[Finding]]) -> _Outcome:
@@ -407,7 +454,10 @@ def build_pipeline(source: Policy | GuardsSpec | None = None) -> GuardPipeline:
         chosen = declared if declared is not None else getattr(defaults, direction)
         steps[direction] = [step_from_spec(s) for s in chosen]
     return GuardPipeline(
-        steps, deadline_ms=spec.deadline_ms, refusal_template=spec.refusal_template
+        steps,
+        deadline_ms=spec.deadline_ms,
+        refusal_template=spec.refusal_template,
+        isolate=spec.isolate,
     )
 
 

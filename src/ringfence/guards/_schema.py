@@ -158,6 +158,7 @@ class SchemaGuard:
             return self
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(
@@ -171,6 +172,7 @@ class SchemaGuard:
         if kwargs:
             raise ConfigError(f"schema: unknown options {sorted(kwargs)}")
         loaded = _load_model(model) if isinstance(model, str) else model
+        self.inline = loaded is None  # a pydantic model may run arbitrary validators
         self.validator = OutputValidator(schema=schema, model=loaded)
 
     def check(self, text: str, label: Label) -> Sequence[Finding]:

@@ -133,6 +133,7 @@ class SecretsGuard:
         """Bits per character a string of 24+ characters needs to count as high-entropy."""
 
     default_action: ClassVar[Action] = "block"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(self, entropy: bool = True, min_entropy: float = 4.0) -> None:

@@ -124,6 +124,10 @@ class Guard(Protocol):
     - ``calibrate(threshold, floor)``: told the effective threshold and the lowest score the
       policy cares about (the low-confidence band), before the first check;
     - ``async acheck(text, label)``: used by :meth:`GuardPipeline.arun` instead of ``check``.
+
+    Optional attribute ``inline = True``: the guard does only bounded CPU work (no I/O, nothing
+    that can hang), so :meth:`GuardPipeline.run` may call it in the calling thread; its result
+    then counts only if it finished before the deadline.
     """
 
     name: str

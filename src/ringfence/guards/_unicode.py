@@ -41,6 +41,10 @@ _HIDDEN_RUN = re.compile(f"[{_INVISIBLE}{_JOINERS}]+")
 _VS_RUN = re.compile(f"[{_VS}{_VS_SUPP}]+")
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 _NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_LOOKALIKE_CLASS = "\u0370-\u03ff\u1f00-\u1fff\u0400-\u052f\u0530-\u058f\u13a0-\u13ff\uab70-\uabbf"
+_LOOKALIKE_CHAR = re.compile(f"[{_LOOKALIKE_CLASS}]")
+_LOOKALIKE_WORD = re.compile(f"\\w*[{_LOOKALIKE_CLASS}]\\w*")
 _STYLED = re.compile("[\uff01-\uff5e\U0001d400-\U0001d7ff\u2460-\u24ff\U0001f130-\U0001f189]")
 _FLAG_TAGS = re.compile("\U0001f3f4[\U000e0061-\U000e007a]{2,7}\U000e007f")
 _LOOKALIKE_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE"})
@@ -110,6 +114,7 @@ class UnicodeGuard:
         """Also look for mixed-script (homoglyph) words and styled letters."""
 
     default_action: ClassVar[Action] = "flag"
+    inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
     threshold: float = 0.5
 
     def __init__(self, confusables: bool = True) -> None:
@@ -119,9 +124,20 @@ class UnicodeGuard:
     def check(self, text: str, label: Label) -> Sequence[Finding]:
         if text.isascii():
             return []
-        out = [*self._tags(text), *self._bidi(text), *self._hidden(text), *self._selectors(text)]
-        if self.confusables:
+        present = {_category(c) for c in set(_NON_ASCII.findall(text))}
+        out: list[Finding] = []
+        for category, scan in (
+            ("tag", self._tags),
+            ("bidi", self._bidi),
+            ("hidden", self._hidden),
+            ("selector", self._selectors),
+        ):
+            if category in present:
+                out.extend(scan(text))
+        if self.confusables and "lookalike" in present:
             out.extend(self._mixed(text))
+        if self.confusables and "styled" in present:
+            out.extend(self._styled(text))
         return out
 
     def rewrite(self, text: str) -> str:
@@ -200,40 +216,44 @@ class UnicodeGuard:
     def _mixed(self, text: str) -> Iterator[Finding]:
         mixed, confusable = [], []
         latin_text = _mostly_latin(text)
-        for m in _NON_ASCII_WORD.finditer(text):
+        for m in _LOOKALIKE_WORD.finditer(text):
             scripts = {_script(c) for c in m.group()} - {""}
-            if "LATIN" in scripts and scripts & _LOOKALIKE_SCRIPTS:
+            if "LATIN" in scripts:
                 mixed.append(m.span())
-            elif (
-                latin_text
-                and scripts
-                and scripts <= _LOOKALIKE_SCRIPTS
-                and _all_lookalike(m.group())
-            ):
+            elif latin_text and scripts <= _LOOKALIKE_SCRIPTS and _all_lookalike(m.group()):
                 confusable.append(m.span())
         yield from _findings(
-            self.name,
-            "unicode.mixed_script",
-            0.8,
-            mixed,
+            self.name, "unicode.mixed_script", 0.8, mixed,
             "a word mixes Latin with look-alike letters of another script",
-        )
+        )  # fmt: skip
         yield from _findings(
-            self.name,
-            "unicode.confusable",
-            0.6,
-            confusable,
+            self.name, "unicode.confusable", 0.6, confusable,
             "a word in another script spelled only with Latin look-alikes",
-        )
-        styled = [m.span() for m in _STYLED.finditer(text)]
-        if len(styled) >= 4:
+        )  # fmt: skip
+
+    def _styled(self, text: str) -> Iterator[Finding]:
+        styled = len(_STYLED.findall(text))
+        if styled >= 4:
             yield Finding(
-                self.name,
-                "unicode.styled",
-                0.5,
-                None,
-                f"{len(styled)} styled (fullwidth / mathematical) letters",
-            )
+                self.name, "unicode.styled", 0.5, None,
+                f"{styled} styled (fullwidth / mathematical) letters",
+            )  # fmt: skip
+
+
+@lru_cache(maxsize=8192)
+def _category(ch: str) -> str:
+    """What a non-ASCII character can be evidence of (``""``: nothing)."""
+    if _TAG_RUN.match(ch):
+        return "tag"
+    if _BIDI_RUN.match(ch):
+        return "bidi"
+    if _HIDDEN_RUN.match(ch):
+        return "hidden"
+    if _VS_RUN.match(ch):
+        return "selector"
+    if _STYLED.match(ch):
+        return "styled"
+    return "lookalike" if _script(ch) in _LOOKALIKE_SCRIPTS else ""
 
 
 def _run_weight(run: str, in_word: bool) -> float:
@@ -243,11 +263,8 @@ def _run_weight(run: str, in_word: bool) -> float:
 
 
 def _mostly_latin(text: str) -> bool:
-    letters = [c for c in text[:4096] if c.isalpha()]
-    if not letters:
-        return False
-    latin = sum(1 for c in letters if c.isascii() or _script(c) == "LATIN")
-    return latin / len(letters) >= 0.8
+    """Whether look-alike-script letters are rare in ``text`` (under 10 % of its characters)."""
+    return len(_LOOKALIKE_CHAR.findall(text)) < 0.1 * len(text)
 
 
 def _all_lookalike(word: str) -> bool:

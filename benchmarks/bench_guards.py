@@ -8,6 +8,8 @@ characters of realistic mixed text (support messages, e-mails, notes; some non-A
 numbers), built from a fixed seed. ``pipeline_p50_ms`` / ``pipeline_p99_ms``: steady state (every
 document seen once before, as in a long-running server); ``cold_p50_ms``: each document's first
 run. ``per_guard_p50_ms``: each guard's ``check`` alone, in the calling thread.
+``reference_us`` times ``sum(range(10_000))`` and ``load_avg`` is the 1-minute load average, so
+figures from a busy or slower machine can be put in context.
 
 Quality: :func:`evaluate_detector` on the held-out test splits (needs ``make corpora``).
 """
@@ -15,10 +17,12 @@ Quality: :func:`evaluate_detector` on the held-out test splits (needs ``make cor
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import statistics
 import time
+import timeit
 from typing import Any
 
 import click
@@ -140,7 +144,15 @@ def detector_quality() -> dict[str, Any]:
 @click.option("--skip-detector", is_flag=True, help="Do not evaluate detector quality.")
 def cli(as_json: bool, runs: int, docs: int, skip_detector: bool) -> None:
     """Latency of the default input pipeline on 4 KB, and detector quality per held-out split."""
-    out: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine()}
+    out: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_avg": round(os.getloadavg()[0], 2),
+        "reference_us": round(
+            min(timeit.repeat("sum(range(10_000))", number=20, repeat=5)) / 20 * 1e6, 1
+        ),
+    }
     out.update(measure_pipeline(runs, docs))
     out["detector"] = {"skipped": "--skip-detector"} if skip_detector else detector_quality()
     click.echo(json.dumps(out, indent=None if as_json else 2))

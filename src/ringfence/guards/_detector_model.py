@@ -56,9 +56,11 @@ class LinearModel:
         self._j_values = np.array([self._j_mass[c] for c in self._j_codes.tolist()] + [0j])
 
     def _token_mass(self, token: str) -> tuple[float, float]:
-        grams = ["w:" + token, *char_grams(token, *self._char_range)]
+        grams = char_grams(token, *self._char_range)
+        grams.append("w:" + token)
         ids = [i for i in map(self._index.get, grams) if i is not None]
-        return sum(self._num[i] for i in ids), sum(self._den[i] for i in ids) + TOKEN_EPS
+        num = sum(map(self._num.__getitem__, ids))
+        return num, sum(map(self._den.__getitem__, ids)) + TOKEN_EPS
 
     def _add_chunk(self, cache: _ChunkCache, chunk: str) -> None:
         tokens = tuple(subtokens(chunk))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
@@ -32,6 +33,7 @@ MAX_GRAM_CHARS: Final = 32
 """Character n-grams come from a token's first 32 characters only: a long token (a base64
 blob, a URL) costs bounded work, and its full form still counts as a word unigram."""
 
+_PREFIX: Final = "c:"
 _ZERO_WIDTH: Final = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
 _CONFUSABLES: Final = {
     # Greek
@@ -61,12 +63,18 @@ def subtokens(chunk: str) -> list[str]:
     return _TOKEN.findall(chunk)
 
 
+@lru_cache(maxsize=512)
+def _windows(size: int, n: int) -> tuple[slice, ...]:
+    return tuple(slice(i, i + n) for i in range(size - n + 1))
+
+
 def char_grams(token: str, char_min: int, char_max: int) -> list[str]:
     """``c:`` features of one token: n-grams of `` token `` (first MAX_GRAM_CHARS chars)."""
     padded = f" {token[:MAX_GRAM_CHARS]} "
+    size = len(padded)
     grams: list[str] = []
     for n in range(char_min, char_max + 1):
-        grams.extend(["c:" + padded[i : i + n] for i in range(len(padded) - n + 1)])
+        grams.extend(map(_PREFIX.__add__, map(padded.__getitem__, _windows(size, n))))
     return grams
 
 

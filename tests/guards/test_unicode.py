@@ -129,3 +129,33 @@ def test_fuzz_pipeline_never_errors_and_flags_hidden_tags(text):
     assert result.verdict in ("pass", "flag")
     if any(0xE0001 <= ord(c) <= 0xE007E for c in text) and "\U0001f3f4" not in text:
         assert result.verdict == "flag"
+
+
+class _Flaky:
+    """Raises on some texts (decided by the text), like a guard with a latent bug."""
+
+    name = "flaky"
+    threshold = 0.5
+    default_action = "flag"
+    inline = True
+
+    def check(self, text, label):
+        if len(text) % 3 == 0:
+            raise ValueError("latent bug")
+        return []
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXT)
+def test_fuzz_an_erroring_guard_never_yields_pass(text):
+    from ringfence.guards import EncodingGuard
+
+    guards = [UnicodeGuard(), EncodingGuard(rescan=False), _Flaky()]
+    with GuardPipeline({"untrusted": guards}, deadline_ms=5000) as pipeline:
+        result = pipeline.run(text, LABEL, "untrusted")
+    if len(text) % 3 == 0:
+        assert result.verdict == "error"
+        assert result.errors
+    else:
+        assert result.errors == ()
+        assert result.verdict in ("pass", "flag")

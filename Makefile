@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck unit install corpora bench clean docs
+.PHONY: demo test lint typecheck unit install corpora bench clean docs browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# Headless Chromium + Playwright for the tests marked `browser` (idempotent). Debian's chromium
+# comes from apt (as root); Playwright never downloads a browser of its own. Where either cannot
+# be installed, the browser tests skip with a message saying so.
+browser: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "warning: could not install chromium: browser tests will be skipped"; \
+	  else echo "note: chromium is missing and apt-get is not usable: browser tests will be skipped"; fi; }
+	@$(BIN)/python -c "import playwright.sync_api" 2>/dev/null || $(PIP) install 'playwright>=1.44' \
+	  || echo "warning: could not install playwright: browser tests will be skipped"
+
+unit: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -43,6 +55,8 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m ringfence.cli._docs > docs/cli.md
+	$(BIN)/python -m ringfence.policy._reference > docs/policy-reference.md
+	$(BIN)/python -m ringfence.audit._reference > docs/audit-events.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -6,6 +6,7 @@ import base64
 import codecs
 import urllib.parse
 
+from guard_helpers import FakeDetector
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,8 +99,6 @@ FUZZ = st.lists(st.one_of(st.text(max_size=20), _PIECES), max_size=20).map("".jo
 @settings(max_examples=200, deadline=None)
 @given(FUZZ)
 def test_fuzz_never_crashes_and_spans_are_in_range(text):
-    from conftest import FakeDetector
-
     for f in EncodingGuard(detector=FakeDetector()).check(text, LABEL):
         assert 0.0 <= f.score <= 1.0
         assert f.span is None or 0 <= f.span[0] < f.span[1] <= len(text)
@@ -108,8 +107,6 @@ def test_fuzz_never_crashes_and_spans_are_in_range(text):
 @settings(max_examples=100, deadline=None)
 @given(FUZZ)
 def test_fuzz_pipeline_never_passes_an_encoded_attack(text):
-    from conftest import FakeDetector
-
     detector = FakeDetector()
     with GuardPipeline({"input": [EncodingGuard(detector=detector)]}, deadline_ms=5000) as p:
         result = p.run(text, None, "input")

@@ -41,6 +41,18 @@ def test_registering_twice_under_one_name_fails():
         class Two:
             pass
 
+    first, second = _define(), _define()  # the same class defined again (a reload)
+    assert first is not second
+    assert _registry._REGISTRY["test-redefined"] is second
+
+
+def _define() -> type:
+    @guard(name="test-redefined")
+    class Same:
+        pass
+
+    return Same
+
 
 def test_unknown_guard_names_the_known_ones():
     with pytest.raises(ConfigError, match="registered guards: allowlist"):

@@ -13,15 +13,29 @@ import json
 import os
 from typing import Any, Literal
 
+import orjson
+
 GENESIS = "0" * 64
 Algorithm = Literal["sha256", "hmac-sha256"]
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
+_ORJSON_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def canonical_json(payload: Any) -> str:
-    """Deterministic JSON: sorted keys, no spaces, non-JSON values as their ``str``."""
-    return json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
+    """Deterministic JSON: sorted keys, no spaces, UTF-8, non-JSON values as their ``str``.
+
+    The chain hashes the stored text, so verification never re-serialises; the stdlib encoder
+    is the fallback for values orjson refuses (e.g. integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(payload, option=_ORJSON_OPTS, default=str).decode()
+    except TypeError:
+        return _CANONICAL.encode(payload)
 
 
 def key_from_env() -> bytes | None:
@@ -46,7 +60,7 @@ class Chain:
         principal: str | None,
         payload: str,
     ) -> str:
-        head = json.dumps([seq, ts_us, kind, session, principal], separators=(",", ":"))
+        head = orjson.dumps([seq, ts_us, kind, session, principal]).decode()
         data = f"{prev_hash}\n{head}\n{payload}".encode()
         if self.key is not None:
             return hmac.new(self.key, data, hashlib.sha256).hexdigest()

@@ -25,6 +25,17 @@ EventKind = Literal[
 EVENT_TYPES: dict[str, type[AuditEvent]] = {}
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _payload_fields(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        skip = ("session", "principal")
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in skip)
+    return names
+
+
 def event_kind(cls: type[AuditEvent]) -> type[AuditEvent]:
     """Class decorator: register an event class under its ``kind``."""
     EVENT_TYPES[cls.kind] = cls
@@ -40,10 +51,8 @@ class AuditEvent:
     principal: str | None = None
 
     def payload(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data.pop("session", None)
-        data.pop("principal", None)
-        return data
+        """The event's fields except the indexed columns (shallow: serialised at once)."""
+        return {name: getattr(self, name) for name in _payload_fields(type(self))}
 
     @classmethod
     def from_payload(

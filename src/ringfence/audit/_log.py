@@ -16,7 +16,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from ringfence.audit._chain import GENESIS, Chain, canonical_json, key_from_env
 from ringfence.audit._events import AuditEvent, AuditRecord
@@ -35,14 +34,8 @@ _HEAD = (
 )
 
 
-@dataclass(frozen=True)
-class _Pending:
-    ticket: int
-    ts_us: int
-    kind: str
-    session: str | None
-    principal: str | None
-    payload: str
+# a queued record: (ticket, ts_us, kind, session, principal, payload)
+_Pending = tuple[int, int, str, str | None, str | None, str]
 
 
 class AuditLog:
@@ -115,28 +108,17 @@ class AuditLog:
 
     def _enqueue(self, events: list[AuditEvent], *, wait: bool = False) -> int:
         ts_us = int(self._clock() * 1_000_000)
+        encoded = [(e.kind, e.session, e.principal, canonical_json(e.payload())) for e in events]
         with self._cv:
             if wait and len(events) == 1:
                 self._waiting.add(self._next_ticket)
-            for event in events:
-                ticket = self._next_ticket
+            for kind, session, principal, payload in encoded:
+                self._pending.append((self._next_ticket, ts_us, kind, session, principal, payload))
                 self._next_ticket += 1
-                self._pending.append(
-                    _Pending(
-                        ticket,
-                        ts_us,
-                        event.kind,
-                        event.session,
-                        event.principal,
-                        canonical_json(event.payload()),
-                    )
-                )
             return self._next_ticket - 1
 
     def _after_queue(self) -> None:
-        with self._cv:
-            full = len(self._pending) >= self._max_batch
-        if full:
+        if len(self._pending) >= self._max_batch:  # an atomic read; a stale answer only delays
             self.flush()
         elif self._thread is None:
             self._start_flusher()
@@ -156,7 +138,7 @@ class AuditLog:
                     self._pending = batch + self._pending
                 raise
             with self._cv:
-                self._written_ticket = batch[-1].ticket
+                self._written_ticket = batch[-1][0]
                 self._seqs.update((t, s) for t, s in seqs.items() if t in self._waiting)
 
     def _write(self, batch: list[_Pending]) -> dict[int, int]:
@@ -166,24 +148,12 @@ class AuditLog:
                 row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
                 seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
                 rows = []
-                for rec in batch:
+                link = self._chain.hash
+                for ticket, ts_us, kind, session, principal, payload in batch:
                     seq += 1
-                    digest = self._chain.hash(
-                        prev, seq, rec.ts_us, rec.kind, rec.session, rec.principal, rec.payload
-                    )
-                    rows.append(
-                        (
-                            seq,
-                            rec.ts_us,
-                            rec.kind,
-                            rec.session,
-                            rec.principal,
-                            rec.payload,
-                            prev,
-                            digest,
-                        )
-                    )
-                    seqs[rec.ticket] = seq
+                    digest = link(prev, seq, ts_us, kind, session, principal, payload)
+                    rows.append((seq, ts_us, kind, session, principal, payload, prev, digest))
+                    seqs[ticket] = seq
                     prev = digest
                 conn.executemany(_INSERT, rows)
                 conn.execute(_HEAD, (seq, prev, self._chain.alg))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ringfence._version import __version__
+from ringfence.cli._approvals import approvals_group, staged_group, ui_cmd
 from ringfence.cli._audit import audit_group
 from ringfence.cli._bench import bench_group
 from ringfence.cli._demo import demo
@@ -20,6 +21,8 @@ def cli() -> None:
 
 
 for command in (policy_group, replay_cmd, audit_group, bench_group, demo, scan_cmd):
+    cli.add_command(command)
+for command in (approvals_group, staged_group, ui_cmd):
     cli.add_command(command)
 
 

@@ -37,12 +37,18 @@ def guard(*, name: str) -> Callable[[F], F]:
 
     def register(factory: F) -> F:
         existing = _REGISTRY.get(name)
-        if existing is not None and existing is not factory:
+        if existing is not None and existing is not factory and not _redefined(existing, factory):
             raise ConfigError(f"a guard named {name!r} is already registered ({existing!r})")
         _REGISTRY[name] = factory
         return factory
 
     return register
+
+
+def _redefined(old: object, new: object) -> bool:
+    """The same class defined again (a module reloaded, a notebook cell run twice)."""
+    names = ("__module__", "__qualname__")
+    return all(getattr(old, n, None) == getattr(new, n, object()) for n in names)
 
 
 def _load_entry_points() -> None:

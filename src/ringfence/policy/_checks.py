@@ -321,57 +321,100 @@ def _short(value: object) -> str:
 Condition = AllOf | AnyOf | NotOf | Clause
 
 
+Predicate = Callable[[ToolCall, CallContext], bool]
+
+
 def rule_check(rule: RuleSpec) -> Check:
-    cond = rule.when
+    pred = compile_condition(rule.when)
     outcome: RuleOutcome = "forbid" if rule.effect == "forbid" else "approve"
+    matched = f"rule {rule.id!r} matched"
 
     def check(call: ToolCall, ctx: CallContext) -> str | None:
-        return f"rule {rule.id!r} matched" if holds(cond, call, ctx) else None
+        return matched if pred(call, ctx) else None
 
     return Check(rule.id, outcome, "rule", check, rule.message)
 
 
-def holds(cond: Condition, call: ToolCall, ctx: CallContext) -> bool:
-    """Evaluate a condition; raises (-> ``error``) on a missing subject or bad comparison."""
+def compile_condition(cond: Condition) -> Predicate:
+    """A condition as a closure. A clause on an absent argument does not match (use ``exists``
+    to require one); a missing principal attribute or a bad comparison raises (-> ``error``)."""
     if isinstance(cond, AllOf):
-        return all(holds(c, call, ctx) for c in cond.all)
+        parts = [compile_condition(c) for c in cond.all]
+        return lambda call, ctx: all(p(call, ctx) for p in parts)
     if isinstance(cond, AnyOf):
-        return any(holds(c, call, ctx) for c in cond.any)
+        parts = [compile_condition(c) for c in cond.any]
+        return lambda call, ctx: any(p(call, ctx) for p in parts)
     if isinstance(cond, NotOf):
-        return not holds(cond.not_, call, ctx)
-    return _clause(cond, call, ctx)
+        inner = compile_condition(cond.not_)
+        return lambda call, ctx: not inner(call, ctx)
+    return _compile_clause(cond)
 
 
-def _subject(clause: Clause, call: ToolCall, ctx: CallContext) -> Any:
+def holds(cond: Condition, call: ToolCall, ctx: CallContext) -> bool:
+    """Evaluate a condition once (compiles it; rules compile theirs ahead of time)."""
+    return compile_condition(cond)(call, ctx)
+
+
+def _subject_getter(clause: Clause) -> Callable[[ToolCall, CallContext], Any]:
     if clause.principal is not None:
-        try:
-            return ctx.principal.attr(clause.principal)
-        except (KeyError, TypeError):
-            return MISSING
-    value: Any = call.args
-    for part in (clause.arg or "").split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return MISSING
-    return value
+        attr = clause.principal
+
+        def principal_value(call: ToolCall, ctx: CallContext) -> Any:
+            try:
+                return ctx.principal.attr(attr)
+            except (KeyError, TypeError):
+                return MISSING
+
+        return principal_value
+    parts = (clause.arg or "").split(".")
+
+    def arg_value(call: ToolCall, ctx: CallContext) -> Any:
+        value: Any = call.args
+        for part in parts:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return MISSING
+        return value
+
+    return arg_value
 
 
-def _clause(clause: Clause, call: ToolCall, ctx: CallContext) -> bool:
-    op = clause.operators()[0]
-    operand = clause.operand()
-    subject = _subject(clause, call, ctx)
-    if op == "exists":
-        return (subject is not MISSING) == bool(operand)
-    if subject is MISSING:
-        raise KeyError(f"{clause.arg or 'principal.' + str(clause.principal)} is missing")
+def _compile_clause(clause: Clause) -> Predicate:
+    op, operand = clause.operators()[0], clause.operand()
+    get = _subject_getter(clause)
+    where = clause.arg or f"principal.{clause.principal}"
+    is_principal = clause.principal is not None
+    compare = _comparator(op, operand, clause.arg or "")
+
+    def predicate(call: ToolCall, ctx: CallContext) -> bool:
+        subject = get(call, ctx)
+        if op == "exists":
+            return (subject is not MISSING) == bool(operand)
+        if subject is MISSING:
+            if is_principal:
+                raise KeyError(f"principal attribute {where!r} is missing")
+            return False
+        return compare(subject, ctx)
+
+    return predicate
+
+
+def _comparator(op: str, operand: Any, arg: str) -> Callable[[Any, CallContext], bool]:
     if op == "origin":
-        leaves = ctx.origins.lookup(subject, clause.arg or "") if ctx.origins else []
-        status = summarize(leaves) if leaves else "unknown"
-        return status in operand
-    return _compare(op, subject, operand)
+        allowed = set(operand)
+
+        def origin(subject: Any, ctx: CallContext) -> bool:
+            leaves = ctx.origins.lookup(subject, arg) if ctx.origins else []
+            return (summarize(leaves) if leaves else "unknown") in allowed
+
+        return origin
+    if op in ("matches", "not_matches"):
+        rx, want = re.compile(str(operand)), op == "matches"
+        return lambda subject, ctx: (rx.search(str(subject)) is not None) == want
+    return lambda subject, ctx: _compare(op, subject, operand)
 
 
 def _compare(op: str, subject: Any, operand: Any) -> bool:
@@ -386,9 +429,6 @@ def _compare(op: str, subject: Any, operand: Any) -> bool:
         return bool(subject != operand)
     if op in ("in", "not_in"):
         return (subject in operand) == (op == "in")
-    if op in ("contains", "not_contains"):
-        if not isinstance(subject, str | list | tuple | frozenset | set):
-            raise TypeError(f"'{op}' needs a string or list, got {subject!r}")
-        return (operand in subject) == (op == "contains")
-    found = re.search(str(operand), str(subject)) is not None
-    return found == (op == "matches")
+    if not isinstance(subject, str | list | tuple | frozenset | set):
+        raise TypeError(f"'{op}' needs a string or list, got {subject!r}")
+    return (operand in subject) == (op == "contains")

@@ -54,7 +54,9 @@ def parse_duration(value: object) -> float:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 def _check_regex(value: str | None) -> str | None:
@@ -179,23 +181,40 @@ class Clause(_Strict):
     ``{arg: to, origin: [untrusted, unknown, tainted]}``."""
 
     arg: str | None = None
+    """Argument (dotted path into nested values: ``items.0.sku``) the clause looks at."""
     principal: str | None = None
+    """Principal attribute the clause looks at: ``id``, ``kind``, ``tenant``, ``roles``,
+    ``attrs.NAME``. A missing attribute is an error (acts as deny)."""
     eq: Any = None
+    """Equal to."""
     ne: Any = None
+    """Not equal to."""
     gt: float | None = None
+    """Greater than (numbers and numeric strings; anything else is an error)."""
     ge: float | None = None
+    """Greater than or equal to."""
     lt: float | None = None
+    """Less than."""
     le: float | None = None
+    """Less than or equal to."""
     in_: list[Any] | None = Field(default=None, alias="in")
+    """One of these values."""
     not_in: list[Any] | None = None
+    """None of these values."""
     contains: Any = None
+    """The string or list contains this."""
     not_contains: Any = None
+    """The string or list does not contain this."""
     matches: str | None = None
+    """``re.search`` finds this regular expression."""
     not_matches: str | None = None
+    """``re.search`` does not find this regular expression."""
     exists: bool | None = None
+    """``true``: the argument/attribute is present; ``false``: it is absent."""
     origin: (
         list[Literal["trusted", "untrusted", "tainted", "unknown", "empty", "untrackable"]] | None
     ) = None
+    """The argument's provenance status is one of these (see the provenance docs)."""
 
     _check_matches = field_validator("matches", "not_matches")(_check_regex)
 
@@ -221,15 +240,24 @@ class Clause(_Strict):
 
 
 class AllOf(_Strict):
+    """Every condition holds."""
+
     all: list[Condition] = Field(min_length=1)
+    """Conditions that must all hold."""
 
 
 class AnyOf(_Strict):
+    """At least one condition holds."""
+
     any: list[Condition] = Field(min_length=1)
+    """Conditions of which one must hold."""
 
 
 class NotOf(_Strict):
+    """The condition does not hold."""
+
     not_: Condition = Field(alias="not")
+    """The negated condition."""
 
 
 def _condition_tag(value: Any) -> str:
@@ -258,10 +286,14 @@ class RuleSpec(_Strict):
     require approval. Rules never permit: permission comes from the tool's effect."""
 
     id: Annotated[str, Field(pattern=_ID)]
+    """Rule id."""
     effect: Literal["forbid", "approve"]
+    """``forbid`` (deny the call) or ``approve`` (require a human's approval)."""
     tools: list[str] = Field(min_length=1)
     """Tool names, or ``*`` for every tool."""
     when: Condition
+    """A clause, or ``all: [...]`` / ``any: [...]`` / ``not: ...`` of conditions. A clause on an
+    argument the call does not have does not match; use ``exists`` to require one."""
     message: str | None = None
     """What the model is told when this rule refuses a call."""
 
@@ -278,12 +310,44 @@ class OutputSpec(_Strict):
     """Field paths that are untrusted even though the result is trusted."""
 
 
+class ApprovalSpec(_Strict):
+    """Who may approve a call that needs approval, and how long they have."""
+
+    timeout: float = 3600.0
+    """How long a request stays pending before it expires (expiry means deny): seconds or
+    ``'15m'``, ``'24h'``."""
+    roles: list[str] = Field(default_factory=list)
+    """An approver needs at least one of these roles (empty: any configured approver)."""
+    two_person: bool = False
+    """Two different approvers must approve; one denial is enough to deny."""
+
+    _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+
+
+class ApprovalDefaults(ApprovalSpec):
+    """The policy-wide approval settings, with overrides for the rules that ask for approval."""
+
+    rules: dict[str, ApprovalSpec] = Field(default_factory=dict)
+    """Settings per rule id (a cap, provenance or conditional rule with ``approve``); when
+    several apply, the shortest timeout wins, every role list must be met, and two-person
+    applies if any asks for it."""
+
+
+class ApproverSpec(_Strict):
+    """A person who may approve or deny requests (ringfence approvals, the web page)."""
+
+    roles: list[str] = Field(default_factory=list)
+    """Roles this approver holds (matched against ``approval.roles``)."""
+    description: str = ""
+
+
 class ToolPolicy(_Strict):
     """What one tool may do."""
 
     effect: Effect
     """``allow``, ``deny`` or ``approve`` (needs a human)."""
     description: str | None = None
+    """Free text for people."""
     args: dict[str, ArgSpec] = Field(default_factory=dict)
     """Constraints per argument name."""
     caps: list[CapSpec] = Field(default_factory=list)
@@ -296,6 +360,11 @@ class ToolPolicy(_Strict):
     """``package.module:function`` that implements the tool (used by ``ringfence replay``)."""
     message: str | None = None
     """What the model is told when a call to this tool is refused (default: a generic message)."""
+    approval: ApprovalSpec | None = None
+    """Approval settings for this tool's calls (default: the policy's ``approval``)."""
+    stage: bool = False
+    """Record an allowed call as a staged change (committed or rolled back later by a person)
+    instead of executing it."""
 
     @model_validator(mode="after")
     def _tool_caps_have_no_tools(self) -> ToolPolicy:
@@ -319,19 +388,50 @@ class PolicySpec(_Strict):
     """A whole policy file. Tools not listed are denied."""
 
     version: Literal[1] = 1
+    """Policy format version."""
     name: str
+    """Policy name (recorded with every decision in the audit log, with the file's digest)."""
     description: str = ""
+    """Free text for people."""
     sources: dict[str, Literal["trusted", "untrusted"]] = Field(default_factory=dict)
     """Trust per content source pattern, layered over ``DEFAULT_SOURCES`` (system, developer
     and user trusted; assistant, tool and retrieved content untrusted). The last matching pattern
     wins; a source nothing matches is untrusted."""
     tools: dict[Annotated[str, Field(pattern=_TOOL)], ToolPolicy] = Field(default_factory=dict)
+    """What each tool may do, by tool name. A tool not listed here is always denied."""
     rules: list[RuleSpec] = Field(default_factory=list)
+    """Conditional rules that forbid calls or require approval for them."""
     caps: list[CapSpec] = Field(default_factory=list)
     """Caps shared by several tools (each names its ``tools``)."""
+    approval: ApprovalDefaults = Field(default_factory=ApprovalDefaults)
+    """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
+    approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
+    """The people who may decide approval requests, by name, with their roles."""
     guards: GuardsSpec | None = None
     """Guard pipelines per direction (input, untrusted, output); see ``docs/guards.md``. Absent:
     a gateway runs no guards unless given a pipeline."""
+
+    @model_validator(mode="after")
+    def _approval_roles_held(self) -> PolicySpec:
+        if not self.approvers:
+            return self
+        specs = [
+            ("approval", self.approval),
+            *((f"approval.rules.{r}", s) for r, s in self.approval.rules.items()),
+        ]
+        specs += [(f"tools.{n}.approval", t.approval) for n, t in self.tools.items() if t.approval]
+        for where, spec in specs:
+            eligible = [
+                a
+                for a in self.approvers.values()
+                if not spec.roles or set(spec.roles) & set(a.roles)
+            ]
+            if len(eligible) < (2 if spec.two_person else 1):
+                raise ValueError(
+                    f"{where}: not enough approvers hold one of the roles "
+                    f"{spec.roles} (two_person: {spec.two_person})"
+                )
+        return self
 
     @model_serializer(mode="wrap")
     def _omit_absent_guards(self, handler: SerializerFunctionWrapHandler) -> Any:

@@ -19,8 +19,9 @@ from ringfence.provenance._normalize import (
     canonical_iban,
     canonical_number,
     canonical_url,
+    clean_text,
     emails_in,
-    ibans_in,
+    iban_pattern,
     normalize_text,
     numbers_in,
     urls_in,
@@ -103,26 +104,27 @@ class _Segment:
     tainted: bool
     field: str | None
     text: str
+    clean: str
     numbers: frozenset[str]
     emails: frozenset[str]
     urls: frozenset[str]
-    ibans: frozenset[str]
 
     @classmethod
     def build(
         cls, item: ContentItem, text: str, field: str | None, trusted: bool, tainted: bool
     ) -> _Segment:
+        clean = clean_text(text)
         return cls(
             item_id=item.id,
             source=item.label.source,
             trusted=trusted,
             tainted=tainted,
             field=field,
-            text=normalize_text(text),
-            numbers=frozenset(numbers_in(text)),
-            emails=frozenset(emails_in(text)),
-            urls=frozenset(urls_in(text)),
-            ibans=frozenset(ibans_in(text)),
+            text=normalize_text(clean),
+            clean=clean,
+            numbers=frozenset(numbers_in(clean)),
+            emails=frozenset(emails_in(clean)),
+            urls=frozenset(urls_in(clean)),
         )
 
 
@@ -142,8 +144,8 @@ def _segments(item: ContentItem) -> Iterator[_Segment]:
         yield _Segment.build(item, item.text[span.start : span.end], None, item.label.trusted, True)
         pos = max(pos, span.end)
     clean.append(item.text[pos:])
-    # a separator the value cannot match across, so cutting a span out never joins two halves
-    yield _Segment.build(item, "\n\u2063\n".join(clean), None, item.label.trusted, False)
+    # a separator no value contains, so cutting a span out never joins the two halves
+    yield _Segment.build(item, " \x00 ".join(clean), None, item.label.trusted, False)
 
 
 def _bounded_find(haystack: str, needle: str) -> bool:
@@ -182,15 +184,16 @@ class _Query:
         )
 
     def match(self, seg: _Segment) -> MatchKind | None:
+        """How this value occurs in one segment (e-mails and URLs match only canonically)."""
         if self.email is not None:
             return "email" if self.email in seg.emails else None
         if self.url is not None:
             return "url" if self.url in seg.urls else None
-        if self.iban is not None and self.iban in seg.ibans:
+        if self.iban is not None and iban_pattern(self.iban).search(seg.clean):
             return "iban"
         if self.number is not None and self.number in seg.numbers:
             return "number"
-        if self.text and _bounded_find(seg.text, self.text):
+        if self.text and self.text in seg.text and _bounded_find(seg.text, self.text):
             return "text"
         return None
 
@@ -199,19 +202,38 @@ class ValueOriginIndex:
     """Answers, for any argument value, which content items (and fields / spans) it occurs in.
 
     Content is added as the model sees it; a guard that flags an item (or spans of it) calls
-    :meth:`taint`. Lookups are linear in the number of segments, which is fine for the tens to
-    hundreds of items one agent session sees.
+    :meth:`replace` with the flagged item. E-mail addresses, URLs and numbers are looked up in
+    dictionaries; other text is searched in each segment, after one check that it occurs at all.
     """
 
     def __init__(self, items: Iterable[ContentItem] = ()) -> None:
         self._items: dict[str, ContentItem] = {}
         self._segments: dict[str, list[_Segment]] = {}
+        self._keyed: dict[tuple[str, str], list[_Segment]] = {}
+        self._all_text = ""
         for item in items:
             self.add(item)
 
     def add(self, item: ContentItem) -> None:
+        replacing = item.id in self._items
         self._items[item.id] = item
         self._segments[item.id] = list(_segments(item))
+        if replacing:
+            self._reindex()
+        else:
+            self._index_segments(self._segments[item.id])
+
+    def _index_segments(self, segments: list[_Segment]) -> None:
+        for seg in segments:
+            for kind, keys in (("email", seg.emails), ("url", seg.urls), ("number", seg.numbers)):
+                for key in keys:
+                    self._keyed.setdefault((kind, key), []).append(seg)
+            self._all_text += "\x00" + seg.text
+
+    def _reindex(self) -> None:
+        self._keyed, self._all_text = {}, ""
+        for segments in self._segments.values():
+            self._index_segments(segments)
 
     def replace(self, item: ContentItem) -> None:
         """Re-index an item under its id (for example after a guard flagged it)."""
@@ -231,22 +253,35 @@ class ValueOriginIndex:
         return [self._leaf(p, v) for p, v in _leaves(value, path)]
 
     def _leaf(self, path: str, value: object) -> LeafProvenance:
+        if _is_empty(value):
+            return LeafProvenance(path, value, ())
         if value is None or isinstance(value, bool):
             return LeafProvenance(path, value, (), trackable=False)
         if not isinstance(value, str | int | float | Decimal):
             return LeafProvenance(path, value, (), trackable=False)
-        if _is_empty(value):
-            return LeafProvenance(path, value, ())
         query = _Query.of(value)
-        found: list[Origin] = []
-        for segs in self._segments.values():
-            for seg in segs:
+        return LeafProvenance(path, value, tuple(_origin(s, k) for s, k in self._matches(query)))
+
+    def _matches(self, query: _Query) -> list[tuple[_Segment, MatchKind]]:
+        if query.email is not None:
+            return [(s, "email") for s in self._keyed.get(("email", query.email), [])]
+        if query.url is not None:
+            return [(s, "url") for s in self._keyed.get(("url", query.url), [])]
+        if query.iban is None and (not query.text or query.text not in self._all_text):
+            # cannot occur as text: only a number written another way can still match
+            segs = self._keyed.get(("number", query.number), []) if query.number else []
+            return [(s, "number") for s in segs]
+        found: list[tuple[_Segment, MatchKind]] = []
+        for segments in self._segments.values():
+            for seg in segments:
                 kind = query.match(seg)
                 if kind is not None:
-                    found.append(
-                        Origin(seg.item_id, seg.source, seg.trusted, seg.tainted, seg.field, kind)
-                    )
-        return LeafProvenance(path, value, tuple(found))
+                    found.append((seg, kind))
+        return found
+
+
+def _origin(seg: _Segment, kind: MatchKind) -> Origin:
+    return Origin(seg.item_id, seg.source, seg.trusted, seg.tainted, seg.field, kind)
 
 
 def _leaves(value: object, path: str) -> Iterator[tuple[str, object]]:

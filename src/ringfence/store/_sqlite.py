@@ -7,6 +7,7 @@ transaction atomic). Every sqlite3 error is mapped to :class:`StoreError`.
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 import threading
 import uuid
@@ -22,6 +23,7 @@ from ringfence.store._migrations import migrate
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _EPS = 1e-9
+_WINDOW_ROWS = "SELECT ts, amount, value FROM cap_usage WHERE cap_key = ? AND ts > ? ORDER BY ts"
 
 
 class SqliteStore:
@@ -55,6 +57,10 @@ class SqliteStore:
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._closed = False
+        # advisory cap peeks are served from memory until any connection writes the database;
+        # try_charge always re-checks inside its write transaction
+        self._cap_cache: dict[str, tuple[float, list[float], list[tuple[float, str | None]]]] = {}
+        self._data_version = -1
 
     # --- connection access ----------------------------------------------------------------
 
@@ -107,11 +113,27 @@ class SqliteStore:
     # --- cap ledger (implements ringfence.policy.CapLedger) --------------------------------
 
     def usage_after(self, charge: CapCharge, now: float) -> float:
+        """Usage if ``charge`` were added (advisory: :meth:`try_charge` is the authority)."""
+        since = now - charge.window_s
         with self.read() as conn:
-            return _usage(conn, charge, now)
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._cap_cache.clear()
+                self._data_version = version
+            cached = self._cap_cache.get(charge.key)
+            if cached is None or cached[0] > since:
+                rows = conn.execute(_WINDOW_ROWS, (charge.key, since)).fetchall()
+                cached = (since, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
+                self._cap_cache[charge.key] = cached
+        start = bisect.bisect_right(cached[1], since)
+        window = cached[2][start:]
+        if charge.kind == "distinct":
+            return float(len({v for _, v in window} | set(charge.values)))
+        return sum(a for a, _ in window) + charge.amount
 
     def try_charge(self, charges: tuple[CapCharge, ...], now: float) -> str | CapCharge:
         reservation = uuid.uuid4().hex
+        self._cap_cache.clear()
         try:
             with self.write() as conn:
                 for charge in charges:
@@ -126,6 +148,7 @@ class SqliteStore:
         return reservation
 
     def release(self, reservation: str) -> None:
+        self._cap_cache.clear()
         try:
             with self.write() as conn:
                 conn.execute("DELETE FROM cap_usage WHERE reservation = ?", (reservation,))

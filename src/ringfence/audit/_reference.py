@@ -1,0 +1,36 @@
+"""Generate the audit-event reference from the event classes, so it cannot drift."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from ringfence.audit._events import EVENT_TYPES, AuditEvent
+
+
+def _type(field: dataclasses.Field[object]) -> str:
+    return str(field.type).replace("|", "\\|")
+
+
+def render() -> str:
+    lines = [
+        "# Audit event reference",
+        "",
+        "Generated from the event classes by `make docs`; a test fails when it is out of date.",
+        "Every record also has `seq`, `ts_us`, `kind`, `session`, `principal`, `prev_hash` and",
+        "`hash` columns (see `docs/audit.md`).",
+        "",
+    ]
+    for kind, cls in sorted(EVENT_TYPES.items()):
+        lines += [f"## `{kind}` ({cls.__name__})", "", inspect.cleandoc(cls.__doc__ or ""), ""]
+        lines += ["| field | type |", "|---|---|"]
+        base = {f.name for f in dataclasses.fields(AuditEvent)}
+        lines += [
+            f"| `{f.name}` | {_type(f)} |" for f in dataclasses.fields(cls) if f.name not in base
+        ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

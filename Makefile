@@ -51,6 +51,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/ringfence bench policy --json
 	$(BIN)/ringfence bench audit --json
+	$(BIN)/ringfence bench eval --json
 	$(BIN)/ringfence bench guards --json   # detector figures need `make corpora` first
 
 docs: $(STAMP)

@@ -7,6 +7,7 @@ RingfenceError                      base of everything ringfence raises
 ├── UserError                       a developer / operator mistake: fix the input and retry
 │   ├── PolicyError                 a policy file is malformed; carries file, path and reason
 │   ├── TraceError                  a replay trace line is malformed; carries file, line and reason
+│   ├── SuiteError                  an eval suite is malformed; carries file, line, case, reason
 │   ├── ConfigError                 bad arguments or configuration passed to the library / CLI
 │   ├── UnknownToolError            a call names a tool the gateway does not wrap
 │   └── MissingExtraError           an optional extra is needed; the message says what to install
@@ -15,6 +16,7 @@ RingfenceError                      base of everything ringfence raises
     ├── AuditIntegrityError         the audit chain does not verify
     ├── CheckError                  a rule or guard errored or timed out (acts as deny)
     ├── InvalidOutputError          a model's answer failed validation after the allowed re-asks
+    ├── ModelError                  a model backend failed (network, HTTP status, malformed reply)
     └── ApprovalError               an approval request is unknown or not in a state for the action
 ```
 
@@ -77,6 +79,10 @@ class TraceError(_ProblemsError):
     """A replay trace (JSONL) line is malformed."""
 
 
+class SuiteError(_ProblemsError):
+    """An eval suite (YAML or JSONL) is malformed: unknown keys, bad types, duplicate ids."""
+
+
 class ConfigError(UserError):
     """Arguments or configuration given to the library or the CLI are invalid."""
 
@@ -125,6 +131,10 @@ class InvalidOutputError(RuntimeFailure):
         super().__init__(f"{message}: {detail}" if detail else message)
 
 
+class ModelError(RuntimeFailure):
+    """A model backend could not produce a reply (unreachable, HTTP error, malformed answer)."""
+
+
 class ApprovalError(RuntimeFailure):
     """An approval request is unknown, or not in a state that allows the requested action."""
 
@@ -137,12 +147,14 @@ __all__ = [
     "ConfigError",
     "InvalidOutputError",
     "MissingExtraError",
+    "ModelError",
     "ModelFacingError",
     "PolicyError",
     "Problem",
     "RingfenceError",
     "RuntimeFailure",
     "StoreError",
+    "SuiteError",
     "TraceError",
     "UnknownToolError",
     "UserError",

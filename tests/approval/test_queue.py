@@ -246,7 +246,8 @@ def test_failing_store_fails_closed(policy, clock, effects, tmp_path):
         conn.execute("ALTER TABLE approval_requests RENAME TO broken")
     result = s.call("cancel_order", {"order_id": "1"})
     assert not result.executed
-    assert result.approval.status == "denied"
+    assert result.approval.status == "error"
+    assert "could not be sent for approval" in result.message
     assert effects.calls == []
     gw.audit.flush()
     errors = [r.payload for r in read_records(store, kinds=["error"])]
@@ -305,7 +306,7 @@ def test_queue_and_gateway_must_share_a_store(policy, clock, effects, tmp_path):
         gw = Gateway(policy, store=tmp_path / "b.db", approvals=q, clock=clock)
         effects.add_tools(gw)
         result = gw.session("cust-1", "s1").call("cancel_order", {"order_id": "1"})
-        assert result.approval.status == "denied"
+        assert result.approval.status == "error"
         assert "same store" in result.approval.reason
         assert q.list_requests() == []
         gw.close()

@@ -192,3 +192,30 @@ def test_failed_write_keeps_records_and_raises(tmp_path: Path) -> None:
 def test_verify_on_missing_file_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         verify_chain(tmp_path / "nope.db")
+
+
+def test_transaction_commits_state_and_events_together(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    with SqliteStore(db) as store:
+        with store.write() as conn:
+            conn.execute("CREATE TABLE things (x INTEGER)")
+        log = AuditLog(store, flush_interval=60)
+        log.append(_event(0), durable=False)  # queued: must be written first, in order
+        with log.transaction() as tx:
+            tx.conn.execute("INSERT INTO things VALUES (1)")
+            tx.append(ErrorEvent(where="state", message="changed"))
+        assert [r.kind for r in log.records()] == ["content", "error"]
+
+        def failing_change() -> None:
+            with log.transaction() as tx:
+                tx.conn.execute("INSERT INTO things VALUES (2)")
+                tx.append(ErrorEvent(where="state", message="never"))
+                raise RuntimeError("the state change failed")
+
+        with pytest.raises(RuntimeError):
+            failing_change()
+        with store.read() as conn:
+            assert conn.execute("SELECT COUNT(*) FROM things").fetchone()[0] == 1
+        assert len(list(log.records())) == 2
+        log.close()
+    assert verify_chain(db).ok

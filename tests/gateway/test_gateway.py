@@ -295,3 +295,25 @@ def test_taint_marks_item(gateway: Gateway) -> None:
     assert s.taint(item.id, reason="injection").tainted
     with pytest.raises(ConfigError):
         s.taint("nope")
+
+
+@pytest.mark.parametrize(
+    ("status", "phrase"),
+    [
+        ("pending", "waiting for review"),
+        ("denied", "not approved by a reviewer"),
+        ("expired", "not approved in time"),
+        ("cancelled", "was cancelled"),
+    ],
+)
+def test_model_is_told_what_happened_to_the_approval(
+    policy, resolver, tmp_path: Path, status: str, phrase: str
+) -> None:
+    class Approver:
+        def submit(self, session: Session, proposal: Proposal) -> ApprovalOutcome:
+            return ApprovalOutcome(status, "req")  # type: ignore[arg-type]
+
+    gw = Gateway(policy, store=tmp_path / "m.db", resolver=resolver, approvals=Approver())
+    gw.add_function(lambda order_id: None, name="cancel_order")
+    assert phrase in gw.session("cust-17").call("cancel_order", {"order_id": "4821"}).message
+    gw.close()

@@ -188,3 +188,9 @@ def test_parse_duration(text: object, seconds: float) -> None:
 def test_parse_duration_rejects(bad: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(bad)
+
+
+def test_unknown_rule_id_in_approval_settings(tmp_path: Path) -> None:
+    text = MINIMAL + "approval:\n  rules:\n    no-such-rule: {timeout: 5m}\n"
+    (problem,) = _problems(text, tmp_path)
+    assert "approval.rules.no-such-rule" in problem and "unknown rule id" in problem

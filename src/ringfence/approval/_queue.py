@@ -34,10 +34,8 @@ from ringfence.approval._records import (
     load_votes,
     request_from_row,
     request_row,
-    write_tx,
 )
 from ringfence.approval._transitions import (
-    emit,
     event_for,
     execution_of,
     expire_tx,
@@ -123,10 +121,10 @@ class ApprovalQueue:
     def submit(self, session: Session, proposal: Proposal) -> ApprovalOutcome:
         """Store a request for an ``approve`` decision; ``pending`` with its id."""
         req = self._new_request(session, proposal)
-        with write_tx(self.store) as conn:
-            conn.execute(INSERT, request_row(req))
+        with session.gateway.audit.transaction() as tx:  # the request and its event, atomically
+            tx.conn.execute(INSERT, request_row(req))
             add_transition(
-                conn,
+                tx.conn,
                 req.id,
                 req.created_at,
                 "requested",
@@ -135,7 +133,7 @@ class ApprovalQueue:
                 "pending",
                 "; ".join(req.reasons),
             )
-        emit(session.gateway.audit, [event_for(req, "requested", req.principal.id, "")])
+            tx.append(event_for(req, "requested", req.principal.id, ""))
         if self.wait_s:
             return self._wait_and_claim(req.id, self.wait_s, session.gateway.audit)
         return ApprovalOutcome("pending", req.id, reason="waiting for approval")
@@ -247,7 +245,8 @@ class ApprovalQueue:
     ) -> tuple[ApprovalRequest, bool]:
         """approved -> executed, atomically: only one caller ever gets ``True``."""
         now = self.clock()
-        with write_tx(self.store) as conn:
+        with audit.transaction() as tx:
+            conn = tx.conn
             req = must(load_request(conn, request_id), request_id)
             won = req.state == "approved" and set_state(
                 conn,
@@ -261,19 +260,19 @@ class ApprovalQueue:
                 execution=execution,
             )
             req = must(load_request(conn, request_id), request_id)
-        if won:
-            emit(audit, [event_for(req, "executed", None, "", {"execution": execution})])
+            if won:
+                tx.append(event_for(req, "executed", None, "", {"execution": execution}))
         return req, won
 
     def _record_result(
         self, audit: AuditLog, req: ApprovalRequest, execution: str, text: str
     ) -> None:
-        with write_tx(self.store) as conn:
-            conn.execute(
+        with audit.transaction() as tx:
+            tx.conn.execute(
                 "UPDATE approval_requests SET execution = ?, result = ? WHERE id = ?",
                 (execution, text[:2000], req.id),
             )
-        emit(audit, [event_for(req, "result", None, text[:500], {"execution": execution})])
+            tx.append(event_for(req, "result", None, text[:500], {"execution": execution}))
 
     def cancel(
         self, request_id: str, *, actor: str | None = None, reason: str = ""
@@ -281,7 +280,8 @@ class ApprovalQueue:
         """Withdraw a pending or approved (not yet executed) request."""
         self.expire_due(ids=[request_id])
         now = self.clock()
-        with write_tx(self.store) as conn:
+        with self.audit.transaction() as tx:
+            conn = tx.conn
             req = must(load_request(conn, request_id), request_id)
             ok = req.state in ("pending", "approved") and set_state(
                 conn,
@@ -295,9 +295,10 @@ class ApprovalQueue:
                 reason=reason,
             )
             after = must(load_request(conn, request_id), request_id)
+            if ok:
+                tx.append(event_for(after, "cancelled", actor, reason))
         if not ok:
             raise ApprovalError(f"request {request_id} is {req.state}; it cannot be cancelled")
-        emit(self.audit, [event_for(after, "cancelled", actor, reason)])
         return after
 
     # --- operator side ---------------------------------------------------------------------
@@ -314,9 +315,10 @@ class ApprovalQueue:
         """Record ``approver``'s vote. Idempotent (the same vote again changes nothing);
         raises :class:`ApprovalError` when the vote is not allowed or the request is decided."""
         now = self.clock()
-        with write_tx(self.store) as conn:
-            step = self._decide_tx(conn, request_id, approver, decision, reason, now)
-        emit(self.audit, step.events)
+        with self.audit.transaction() as tx:
+            step = self._decide_tx(tx.conn, request_id, approver, decision, reason, now)
+            for event in step.events:
+                tx.append(event)
         if step.error is not None or step.request is None:
             raise ApprovalError(step.error or f"no approval request {request_id!r}")
         return step.request
@@ -404,12 +406,13 @@ class ApprovalQueue:
             sql += f" AND id IN ({','.join('?' * len(wanted))})"
             params.extend(wanted)
         events: list[ApprovalEvent] = []
-        with write_tx(self.store) as conn:
-            for (rid,) in conn.execute(sql + " LIMIT 1000", params).fetchall():
-                req = must(load_request(conn, rid), rid)
-                if expire_tx(conn, req, now):
+        with self.audit.transaction() as tx:
+            for (rid,) in tx.conn.execute(sql + " LIMIT 1000", params).fetchall():
+                req = must(load_request(tx.conn, rid), rid)
+                if expire_tx(tx.conn, req, now):
                     events.append(event_for(req, "expired", None, "no decision before the timeout"))
-        emit(self.audit, events)
+            for event in events:
+                tx.append(event)
         return [e.request_id for e in events]
 
     # --- reading ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ as ``staged`` events.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from ringfence.approval._events import StagedEvent
 from ringfence.approval._provenance import snapshot
 from ringfence.approval._recheck import recheck
-from ringfence.approval._records import principal_from_json, principal_json, write_tx
+from ringfence.approval._records import principal_from_json, principal_json
 from ringfence.audit import AuditLog, canonical_json
 from ringfence.exceptions import ApprovalError, ConfigError
 from ringfence.gateway import CallResult, Gateway, Proposal, Session, refusal_message
@@ -124,7 +125,8 @@ class StagingArea:
             request_id=approved.request_id if approved else None,
             created_at=self.clock(),
         )
-        with write_tx(self.store) as conn:
+        with session.gateway.audit.transaction() as tx:  # the change and its event, atomically
+            conn = tx.conn
             values = change.to_dict() | {"principal_data": change.principal_data}
             row = [values[c] for c in _COLUMNS]
             for i, col in enumerate(_COLUMNS):
@@ -135,7 +137,7 @@ class StagingArea:
                 f"VALUES ({', '.join('?' * len(_COLUMNS))})",
                 row,
             )
-        session.gateway.audit.append(_event(change, "staged", session.principal.id, ""))
+            tx.append(_event(change, "staged", session.principal.id, ""))
         message = (
             f"The call to '{call.tool}' was staged as change {change.id}: it has not taken "
             "effect yet. A person will commit or roll it back; tell the user it is pending."
@@ -153,12 +155,7 @@ class StagingArea:
 
     def get(self, change_id: str) -> StagedChange:
         with self.store.read() as conn:
-            row = conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM staged_changes WHERE id = ?", (change_id,)
-            ).fetchone()
-        if row is None:
-            raise ApprovalError(f"no staged change {change_id!r}")
-        return _from_row(row)
+            return _load(conn, change_id)
 
     def list_changes(self, *, states: tuple[str, ...] = (), limit: int = 100) -> list[StagedChange]:
         where = f" WHERE state IN ({','.join('?' * len(states))})" if states else ""
@@ -176,9 +173,7 @@ class StagingArea:
         """Discard a staged change; it can never be committed afterwards."""
         if not self._move(change_id, "rolled_back", actor, reason, "rolled_back", None):
             raise ApprovalError(f"staged change {change_id} is {self.get(change_id).state}")
-        change = self.get(change_id)
-        self.audit.append(_event(change, "rolled_back", actor, reason))
-        return change
+        return self.get(change_id)
 
     def commit(
         self, gateway: Gateway, change_id: str, *, actor: str | None = None, reason: str = ""
@@ -258,14 +253,13 @@ class StagingArea:
             error = f"{type(exc).__name__}: {exc}"
         result = session.complete(proposal, output=output, error=error)
         outcome = "ran" if error is None else "failed"
-        with write_tx(self.store) as conn:
-            conn.execute(
+        with gateway.audit.transaction() as tx:
+            tx.conn.execute(
                 "UPDATE staged_changes SET outcome = ?, result = ? WHERE id = ?",
                 (outcome, result.message[:2000], change.id),
             )
-        gateway.audit.append(
-            _event(replace(change, state="committed"), "committed", None, "", {"outcome": outcome})
-        )
+            committed = replace(change, state="committed")
+            tx.append(_event(committed, "committed", None, "", {"outcome": outcome}))
         return result
 
     def _move(
@@ -277,14 +271,19 @@ class StagingArea:
         action: str,
         outcome: str | None,
     ) -> bool:
-        """Compare-and-set ``staged`` -> ``to`` in one transaction."""
-        with write_tx(self.store) as conn:
-            cur = conn.execute(
+        """Compare-and-set ``staged`` -> ``to``, with its audit event, in one transaction.
+        A commit is audited as ``committing`` here and ``committed`` once it has run."""
+        with self.audit.transaction() as tx:
+            cur = tx.conn.execute(
                 "UPDATE staged_changes SET state = ?, decided_at = ?, decided_by = ?, "
                 "reason = ?, outcome = ? WHERE id = ? AND state = 'staged'",
                 (to, self.clock(), actor, reason, outcome, change_id),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            change = _load(tx.conn, change_id)
+            tx.append(_event(change, action if to != "committed" else "committing", actor, reason))
+            return True
 
     def close(self) -> None:
         self.audit.close()
@@ -296,6 +295,15 @@ class StagingArea:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _load(conn: sqlite3.Connection, change_id: str) -> StagedChange:
+    row = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM staged_changes WHERE id = ?", (change_id,)
+    ).fetchone()
+    if row is None:
+        raise ApprovalError(f"no staged change {change_id!r}")
+    return _from_row(row)
 
 
 def _event(

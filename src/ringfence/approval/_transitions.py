@@ -13,7 +13,6 @@ from ringfence.approval._records import (
     VoteDecision,
     add_transition,
 )
-from ringfence.audit import AuditLog
 from ringfence.exceptions import ApprovalError
 from ringfence.gateway import ApprovalOutcome, ApprovalStatus, CallResult
 from ringfence.policy import Verdict
@@ -105,11 +104,6 @@ def event_for(
         reason=reason,
         details=details or {},
     )
-
-
-def emit(audit: AuditLog, events: list[ApprovalEvent]) -> None:
-    if events:
-        audit.append_many(events, durable=True)
 
 
 def must(req: ApprovalRequest | None, request_id: str) -> ApprovalRequest:

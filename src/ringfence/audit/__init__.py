@@ -14,7 +14,7 @@ from ringfence.audit._events import (
     GenericEvent,
     event_kind,
 )
-from ringfence.audit._log import AuditLog, read_records
+from ringfence.audit._log import AuditLog, AuditTransaction, read_records
 from ringfence.audit._verify import VerifyResult, verify_chain
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "AuditLog",
     "AuditRecord",
+    "AuditTransaction",
     "CallProposedEvent",
     "Chain",
     "ContentEvent",

@@ -16,6 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from ringfence.audit._chain import GENESIS, Chain, canonical_json, key_from_env
 from ringfence.audit._events import AuditEvent, AuditRecord
@@ -65,7 +66,9 @@ class AuditLog:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        atexit.register(_close_at_exit, weakref.ref(self))
+        ref = weakref.ref(self)
+        atexit.register(_close_at_exit, ref)
+        store.before_close(lambda: _close_at_exit(ref))  # closing the store never strands records
 
     def _check_algorithm(self) -> None:
         with self.store.read() as conn:
@@ -142,24 +145,54 @@ class AuditLog:
                 self._seqs.update((t, s) for t, s in seqs.items() if t in self._waiting)
 
     def _write(self, batch: list[_Pending]) -> dict[int, int]:
-        seqs: dict[int, int] = {}
         try:
             with self.store.write() as conn:
-                row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-                seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
-                rows = []
-                link = self._chain.hash
-                for ticket, ts_us, kind, session, principal, payload in batch:
-                    seq += 1
-                    digest = link(prev, seq, ts_us, kind, session, principal, payload)
-                    rows.append((seq, ts_us, kind, session, principal, payload, prev, digest))
-                    seqs[ticket] = seq
-                    prev = digest
-                conn.executemany(_INSERT, rows)
-                conn.execute(_HEAD, (seq, prev, self._chain.alg))
+                return self._insert(conn, batch)
         except sqlite3.Error as exc:
             raise StoreError(f"audit log {self.store.path}: write failed: {exc}") from exc
+
+    def _insert(self, conn: sqlite3.Connection, batch: list[_Pending]) -> dict[int, int]:
+        """Chain and insert ``batch`` inside the caller's write transaction; ticket -> seq."""
+        seqs: dict[int, int] = {}
+        row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        seq, prev = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        rows = []
+        link = self._chain.hash
+        for ticket, ts_us, kind, session, principal, payload in batch:
+            seq += 1
+            digest = link(prev, seq, ts_us, kind, session, principal, payload)
+            rows.append((seq, ts_us, kind, session, principal, payload, prev, digest))
+            seqs[ticket] = seq
+            prev = digest
+        conn.executemany(_INSERT, rows)
+        conn.execute(_HEAD, (seq, prev, self._chain.alg))
         return seqs
+
+    @contextmanager
+    def transaction(self) -> Iterator[AuditTransaction]:
+        """A write transaction on the store whose audit events commit atomically with it.
+
+        Use ``tx.conn`` for the state change and ``tx.append(event)`` for its events: both are
+        committed together, or neither is. Queued records are written first, in order. Do not
+        call :meth:`append` inside (it would wait for this transaction).
+        """
+        with self._flush_lock:
+            with self._cv:
+                batch, self._pending = self._pending, []
+            try:
+                with self.store.write() as conn:
+                    tx = AuditTransaction(conn, self._clock)
+                    yield tx
+                    self._insert(conn, batch + tx.pending)
+            except BaseException as exc:
+                with self._cv:  # keep the queued records for the next attempt
+                    self._pending = batch + self._pending
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"store {self.store.path}: {exc}") from exc
+                raise
+            if batch:
+                with self._cv:
+                    self._written_ticket = batch[-1][0]
 
     def _start_flusher(self) -> None:
         with self._cv:
@@ -203,6 +236,20 @@ class AuditLog:
         with self.store.read() as conn:
             row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+
+class AuditTransaction:
+    """The inside of :meth:`AuditLog.transaction`: a connection and an event buffer."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float]) -> None:
+        self.conn = conn
+        self.pending: list[_Pending] = []
+        self._clock = clock
+
+    def append(self, event: AuditEvent) -> None:
+        ts_us = int(self._clock() * 1_000_000)
+        payload = canonical_json(event.payload())
+        self.pending.append((-1, ts_us, event.kind, event.session, event.principal, payload))
 
 
 def _close_at_exit(ref: weakref.ref[AuditLog]) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 
 from ringfence.audit._events import EVENT_TYPES, AuditEvent
+
+# every module that defines audit events (each registers them with @event_kind on import)
+EVENT_MODULES = ["ringfence.audit._events", "ringfence.approval._events"]
 
 
 def _type(field: dataclasses.Field[object]) -> str:
@@ -13,6 +17,8 @@ def _type(field: dataclasses.Field[object]) -> str:
 
 
 def render() -> str:
+    for module in EVENT_MODULES:
+        importlib.import_module(module)
     lines = [
         "# Audit event reference",
         "",

@@ -39,5 +39,21 @@ def refusal_message(tool: str, verdict: Verdict) -> str:
     return text
 
 
+_APPROVAL: dict[str, str] = {
+    "pending": "needs approval by a person and has not been executed. Tell the user it is "
+    "waiting for review.",
+    "denied": "was not approved by a reviewer and has not been executed. Do not retry it.",
+    "expired": "was not approved in time and has not been executed.",
+    "cancelled": "was cancelled and has not been executed.",
+    "error": "could not be sent for approval and has not been executed. Do not retry it; tell "
+    "the user the action could not be done right now.",
+}
+
+
+def approval_message(tool: str, status: str) -> str:
+    """What the model is told about a call that needed a person's approval."""
+    return f"The call to '{tool}' " + _APPROVAL.get(status, _APPROVAL["error"])
+
+
 def invalid_args_message(tool: str, detail: str) -> str:
     return f"The call to '{tool}' has invalid arguments: {detail}"

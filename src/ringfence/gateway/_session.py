@@ -25,7 +25,7 @@ from ringfence.audit import (
     canonical_json,
 )
 from ringfence.exceptions import CallRefused, ConfigError
-from ringfence.gateway._messages import invalid_args_message, refusal_message
+from ringfence.gateway._messages import approval_message, invalid_args_message, refusal_message
 from ringfence.gateway._tool import ArgsInvalid, Tool
 from ringfence.guards import GuardResult
 from ringfence.guards._flow import ContentScreen, screen_for
@@ -52,7 +52,8 @@ class Proposal:
     approval: ApprovalOutcome | None = None
 
 
-ApprovalStatus = Literal["approved", "denied", "pending", "expired", "cancelled"]
+ApprovalStatus = Literal["approved", "denied", "pending", "expired", "cancelled", "error"]
+"""``error``: the approval step itself failed (the call is not executed)."""
 
 
 @dataclass(frozen=True)
@@ -318,6 +319,8 @@ class Session:
         call, verdict = proposal.call, proposal.verdict
         if proposal.invalid is not None:
             message = invalid_args_message(call.tool, proposal.invalid)
+        elif approval is not None and verdict.decision == "approve":
+            message = approval_message(call.tool, approval.status)
         else:
             message = refusal_message(call.tool, verdict)
         return CallResult(call.call_id or "", call.tool, call.args, verdict.decision, verdict,
@@ -332,7 +335,7 @@ class Session:
             self._audit(
                 ErrorEvent(where="approval", message=repr(exc), call_id=proposal.call.call_id)
             )
-            outcome = ApprovalOutcome("denied", reason=f"approval failed: {exc!r}")
+            outcome = ApprovalOutcome("error", reason=f"approval failed: {exc!r}")
         if outcome.status != "approved":
             return self._refused(proposal, outcome)
         return self.execute_approved(proposal, outcome)

@@ -62,7 +62,22 @@ def cross_check(spec: PolicySpec) -> list[tuple[tuple[str | int, ...], str]]:
             if tool not in spec.tools:
                 problems.append((("caps", i, "tools", j), f"unknown tool {tool!r}"))
     problems.extend(_duplicate_ids(spec))
+    problems.extend(_unknown_approval_rules(spec))
     return problems
+
+
+def _unknown_approval_rules(spec: PolicySpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """``approval.rules`` keys must name rules that exist (a typo would silently not apply)."""
+    known = {r.id for r in spec.rules} | {c.id for c in spec.caps}
+    for name, tool in spec.tools.items():
+        known.add(tool_rule_id(name))
+        known.update(c.id for c in tool.caps)
+        known.update(p.id for p in tool.provenance)
+    return [
+        (("approval", "rules", rule_id), f"unknown rule id {rule_id!r}")
+        for rule_id in spec.approval.rules
+        if rule_id not in known
+    ]
 
 
 def _duplicate_ids(spec: PolicySpec) -> list[tuple[tuple[str | int, ...], str]]:

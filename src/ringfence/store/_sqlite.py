@@ -11,7 +11,7 @@ import bisect
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -57,6 +57,7 @@ class SqliteStore:
         except (sqlite3.Error, OSError, RuntimeError) as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         self._closed = False
+        self._before_close: list[Callable[[], object]] = []
         # advisory cap peeks are served from memory until any connection writes the database;
         # try_charge always re-checks inside its write transaction
         self._cap_cache: dict[str, tuple[float, list[float], list[tuple[float, str | None]]]] = {}
@@ -98,7 +99,17 @@ class SqliteStore:
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
 
+    def before_close(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` before the connection closes (audit logs flush their queues)."""
+        self._before_close.append(callback)
+
     def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            callbacks, self._before_close = self._before_close, []
+        for callback in callbacks:
+            callback()
         with self._lock:
             if not self._closed:
                 self._closed = True

@@ -109,3 +109,12 @@ def test_presidio_is_an_extra_with_the_exact_hint(monkeypatch):
         create_guard("pii", {"engine": "presidio"})
     assert "pip install 'ringfence[pii]'" in str(info.value)
     assert "presidio-analyzer" in str(info.value)
+
+
+def test_presidio_never_downloads_a_spacy_model():
+    from ringfence.exceptions import ConfigError
+    from ringfence.guards._presidio import _installed_model
+
+    with pytest.raises(ConfigError, match="never downloaded"):
+        _installed_model("definitely_not_a_spacy_model")
+    assert _installed_model("json") == "json"  # any importable package name is accepted

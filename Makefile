@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/ringfence bench policy --json
 	$(BIN)/ringfence bench audit --json
 	$(BIN)/ringfence bench eval --json
+	$(BIN)/ringfence bench guards --json   # detector figures need `make corpora` first
 
 docs: $(STAMP)
 	$(BIN)/python -m ringfence.cli._docs > docs/cli.md

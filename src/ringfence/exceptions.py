@@ -15,6 +15,7 @@ RingfenceError                      base of everything ringfence raises
     ├── StoreError                  the SQLite store (audit log, caps, approvals) failed
     ├── AuditIntegrityError         the audit chain does not verify
     ├── CheckError                  a rule or guard errored or timed out (acts as deny)
+    ├── InvalidOutputError          a model's answer failed validation after the allowed re-asks
     ├── ModelError                  a model backend failed (network, HTTP status, malformed reply)
     └── ApprovalError               an approval request is unknown or not in a state for the action
 ```
@@ -120,6 +121,16 @@ class CheckError(RuntimeFailure):
     """A rule or guard raised or timed out. Its result is ``error``, which acts as deny."""
 
 
+class InvalidOutputError(RuntimeFailure):
+    """A model's answer does not validate (JSON schema / pydantic model), even after the re-asks
+    allowed; ``errors`` lists why, per attempt."""
+
+    def __init__(self, message: str, errors: list[str]) -> None:
+        self.errors = list(errors)
+        detail = "; ".join(self.errors[:3])
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
 class ModelError(RuntimeFailure):
     """A model backend could not produce a reply (unreachable, HTTP error, malformed answer)."""
 
@@ -134,6 +145,7 @@ __all__ = [
     "CallRefused",
     "CheckError",
     "ConfigError",
+    "InvalidOutputError",
     "MissingExtraError",
     "ModelError",
     "ModelFacingError",

@@ -12,6 +12,7 @@ from ringfence.cli._demo import demo
 from ringfence.cli._eval import eval_cmd
 from ringfence.cli._policy import policy_group
 from ringfence.cli._replay import replay_cmd
+from ringfence.cli._scan import scan_cmd
 
 
 @click.group()
@@ -20,7 +21,7 @@ def cli() -> None:
     """ringfence: policy, provenance, guards, approvals and audit for LLM agents."""
 
 
-for command in (policy_group, replay_cmd, audit_group, bench_group, demo, eval_cmd):
+for command in (policy_group, replay_cmd, audit_group, bench_group, demo, eval_cmd, scan_cmd):
     cli.add_command(command)
 for command in (approvals_group, staged_group, ui_cmd):
     cli.add_command(command)

@@ -15,11 +15,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from ringfence.guards._config import GuardsSpec
 from ringfence.policy._types import CapScope
 
 Effect = Literal["allow", "deny", "approve"]
@@ -413,6 +416,9 @@ class PolicySpec(_Strict):
     """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
     approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
     """The people who may decide approval requests, by name, with their roles."""
+    guards: GuardsSpec | None = None
+    """Guard pipelines per direction (input, untrusted, output); see ``docs/guards.md``. Absent:
+    a gateway runs no guards unless given a pipeline."""
 
     @model_validator(mode="after")
     def _approval_roles_held(self) -> PolicySpec:
@@ -435,6 +441,13 @@ class PolicySpec(_Strict):
                     f"{spec.roles} (two_person: {spec.two_person})"
                 )
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_guards(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("guards", 0) is None:
+            del data["guards"]  # so a policy without guards keeps its digest
+        return data
 
 
 AllOf.model_rebuild()

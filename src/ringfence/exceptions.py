@@ -14,6 +14,7 @@ RingfenceError                      base of everything ringfence raises
     ├── StoreError                  the SQLite store (audit log, caps, approvals) failed
     ├── AuditIntegrityError         the audit chain does not verify
     ├── CheckError                  a rule or guard errored or timed out (acts as deny)
+    ├── UpstreamError               a model endpoint or MCP server behind ringfence failed
     └── ApprovalError               an approval request is unknown or not in a state for the action
 ```
 
@@ -114,6 +115,16 @@ class CheckError(RuntimeFailure):
     """A rule or guard raised or timed out. Its result is ``error``, which acts as deny."""
 
 
+class UpstreamError(RuntimeFailure):
+    """The service ringfence fronts (a model endpoint, an MCP server) failed or timed out.
+    ``kind`` is ``timeout``, ``connect``, ``reset``, ``status`` or ``protocol``."""
+
+    def __init__(self, message: str, kind: str = "protocol", status: int | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        super().__init__(message)
+
+
 class ApprovalError(RuntimeFailure):
     """An approval request is unknown, or not in a state that allows the requested action."""
 
@@ -133,5 +144,6 @@ __all__ = [
     "StoreError",
     "TraceError",
     "UnknownToolError",
+    "UpstreamError",
     "UserError",
 ]

@@ -289,19 +289,20 @@ class Session:
         call = proposal.call
         if error is not None and proposal.reservation is not None:
             self.gateway.store.release(proposal.reservation)
-        content_id = None
         if error is not None:
             message = f"The call to '{call.tool}' failed: {error}"
         elif not executed:
             message = f"(dry run) the call to '{call.tool}' was allowed and not executed"
         else:
             message = _as_text(output)
-            content_id = self._record_output(call.tool, output, message).id
         self._audit(
             ExecutionEvent(call_id=call.call_id or "", tool=call.tool, ok=error is None,
                            result=message[:2000], error=error, dry_run=not executed),
             durable=executed,
         )  # fmt: skip
+        content_id = None
+        if executed and error is None:  # the result is content the next calls are checked against
+            content_id = self._record_output(call.tool, output, message).id
         return CallResult(call.call_id or "", call.tool, call.args, "allow", proposal.verdict,
                           executed=executed, message=message, output=output, error=error,
                           content_id=content_id)  # fmt: skip

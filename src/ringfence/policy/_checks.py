@@ -332,7 +332,8 @@ def rule_check(rule: RuleSpec) -> Check:
 
 
 def holds(cond: Condition, call: ToolCall, ctx: CallContext) -> bool:
-    """Evaluate a condition; raises (-> ``error``) on a missing subject or bad comparison."""
+    """Evaluate a condition. A clause on an absent argument does not match (use ``exists`` to
+    require one); a missing principal attribute or a bad comparison raises (-> ``error``)."""
     if isinstance(cond, AllOf):
         return all(holds(c, call, ctx) for c in cond.all)
     if isinstance(cond, AnyOf):
@@ -366,7 +367,9 @@ def _clause(clause: Clause, call: ToolCall, ctx: CallContext) -> bool:
     if op == "exists":
         return (subject is not MISSING) == bool(operand)
     if subject is MISSING:
-        raise KeyError(f"{clause.arg or 'principal.' + str(clause.principal)} is missing")
+        if clause.principal is not None:
+            raise KeyError(f"principal attribute {clause.principal!r} is missing")
+        return False
     if op == "origin":
         leaves = ctx.origins.lookup(subject, clause.arg or "") if ctx.origins else []
         status = summarize(leaves) if leaves else "unknown"

@@ -19,8 +19,9 @@ from ringfence.provenance._normalize import (
     canonical_iban,
     canonical_number,
     canonical_url,
+    clean_text,
     emails_in,
-    ibans_in,
+    iban_pattern,
     normalize_text,
     numbers_in,
     urls_in,
@@ -103,26 +104,27 @@ class _Segment:
     tainted: bool
     field: str | None
     text: str
+    clean: str
     numbers: frozenset[str]
     emails: frozenset[str]
     urls: frozenset[str]
-    ibans: frozenset[str]
 
     @classmethod
     def build(
         cls, item: ContentItem, text: str, field: str | None, trusted: bool, tainted: bool
     ) -> _Segment:
+        clean = clean_text(text)
         return cls(
             item_id=item.id,
             source=item.label.source,
             trusted=trusted,
             tainted=tainted,
             field=field,
-            text=normalize_text(text),
-            numbers=frozenset(numbers_in(text)),
-            emails=frozenset(emails_in(text)),
-            urls=frozenset(urls_in(text)),
-            ibans=frozenset(ibans_in(text)),
+            text=normalize_text(clean),
+            clean=clean,
+            numbers=frozenset(numbers_in(clean)),
+            emails=frozenset(emails_in(clean)),
+            urls=frozenset(urls_in(clean)),
         )
 
 
@@ -142,8 +144,8 @@ def _segments(item: ContentItem) -> Iterator[_Segment]:
         yield _Segment.build(item, item.text[span.start : span.end], None, item.label.trusted, True)
         pos = max(pos, span.end)
     clean.append(item.text[pos:])
-    # a separator the value cannot match across, so cutting a span out never joins two halves
-    yield _Segment.build(item, "\n\u2063\n".join(clean), None, item.label.trusted, False)
+    # a separator no value contains, so cutting a span out never joins the two halves
+    yield _Segment.build(item, " \x00 ".join(clean), None, item.label.trusted, False)
 
 
 def _bounded_find(haystack: str, needle: str) -> bool:
@@ -186,7 +188,7 @@ class _Query:
             return "email" if self.email in seg.emails else None
         if self.url is not None:
             return "url" if self.url in seg.urls else None
-        if self.iban is not None and self.iban in seg.ibans:
+        if self.iban is not None and iban_pattern(self.iban).search(seg.clean):
             return "iban"
         if self.number is not None and self.number in seg.numbers:
             return "number"
@@ -231,12 +233,12 @@ class ValueOriginIndex:
         return [self._leaf(p, v) for p, v in _leaves(value, path)]
 
     def _leaf(self, path: str, value: object) -> LeafProvenance:
+        if _is_empty(value):
+            return LeafProvenance(path, value, ())
         if value is None or isinstance(value, bool):
             return LeafProvenance(path, value, (), trackable=False)
         if not isinstance(value, str | int | float | Decimal):
             return LeafProvenance(path, value, (), trackable=False)
-        if _is_empty(value):
-            return LeafProvenance(path, value, ())
         query = _Query.of(value)
         found: list[Origin] = []
         for segs in self._segments.values():

@@ -9,6 +9,7 @@ default port, fragment and trailing slash removed for URLs.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -33,15 +34,18 @@ _NUMBER = re.compile(
 )
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`)\]}]+", re.IGNORECASE)
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){10,30}\b")
 _IBAN_VALUE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
 _URL_TRAIL = ".,;:!?"
 
 
+def clean_text(text: str) -> str:
+    """NFKC with invisible (format) characters removed; case and spacing kept."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
 def normalize_text(text: str) -> str:
     """NFKC, casefold, invisible (format) characters removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
-    return _WS.sub(" ", text).strip()
+    return _WS.sub(" ", clean_text(text).casefold()).strip()
 
 
 def canonical_number(value: object) -> str | None:
@@ -64,12 +68,7 @@ def _dec_str(dec: Decimal) -> str | None:
     if not dec.is_finite():
         return None
     dec = dec.normalize()
-    if dec == 0:
-        return "0"
-    exp = dec.as_tuple().exponent
-    if isinstance(exp, int) and exp > 0:
-        dec = dec.quantize(Decimal(1))
-    return format(dec, "f")
+    return "0" if dec == 0 else format(dec, "f")
 
 
 def number_forms(token: str) -> list[str]:
@@ -172,6 +171,9 @@ def canonical_iban(value: str) -> str | None:
     return compact if _IBAN_VALUE.match(compact) else None
 
 
-def ibans_in(text: str) -> set[str]:
-    upper = text.upper()
-    return {m.group(0).replace(" ", "") for m in _IBAN.finditer(upper)}
+@functools.lru_cache(maxsize=1024)
+def iban_pattern(iban: str) -> re.Pattern[str]:
+    """Finds a canonical IBAN in text however it is grouped: ``GB33 BUKB 2020 ...`` or compact,
+    with single spaces or hyphens between any characters, not glued to other letters/digits."""
+    body = "[ -]?".join(re.escape(ch) for ch in iban)
+    return re.compile(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])", re.IGNORECASE)

@@ -10,6 +10,7 @@ from ringfence.cli._bench import bench_group
 from ringfence.cli._demo import demo
 from ringfence.cli._policy import policy_group
 from ringfence.cli._replay import replay_cmd
+from ringfence.cli._serve import keys_group, mock_upstream, serve
 
 
 @click.group()
@@ -18,7 +19,16 @@ def cli() -> None:
     """ringfence: policy, provenance, guards, approvals and audit for LLM agents."""
 
 
-for command in (policy_group, replay_cmd, audit_group, bench_group, demo):
+for command in (
+    policy_group,
+    replay_cmd,
+    audit_group,
+    bench_group,
+    demo,
+    serve,
+    mock_upstream,
+    keys_group,
+):
     cli.add_command(command)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ringfence._version import __version__
+from ringfence.cli._approvals import approvals_group, staged_group, ui_cmd
 from ringfence.cli._audit import audit_group
 from ringfence.cli._bench import bench_group
 from ringfence.cli._demo import demo
@@ -29,6 +30,8 @@ for command in (
     mock_upstream,
     keys_group,
 ):
+    cli.add_command(command)
+for command in (approvals_group, staged_group, ui_cmd):
     cli.add_command(command)
 
 

@@ -4,6 +4,7 @@ helpers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 
 import click
@@ -52,6 +53,14 @@ from ringfence.exceptions import ConfigError
     help="Environment variable holding the upstream's API key.",
 )
 @click.option(
+    "--approval-wait",
+    default=0.0,
+    show_default=True,
+    type=float,
+    metavar="SECONDS",
+    help="Hold a request this long for a person to decide an approval-needing call.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -67,14 +76,17 @@ def serve(
     keys_path: str | None,
     no_auth: bool,
     upstream_key_env: str | None,
+    approval_wait: float,
     log_level: str,
 ) -> None:
     """Run the OpenAI-compatible guarding proxy in front of UPSTREAM."""
+    from ringfence.approval import ApprovalQueue
     from ringfence.gateway import Gateway
     from ringfence.policy import load_policy
     from ringfence.server import KeyRing, ProxyConfig, build_app
     from ringfence.server._logs import configure_json_logs, log
     from ringfence.server._running import run
+    from ringfence.store import SqliteStore
 
     if keys_path is None and not no_auth:
         raise ConfigError("give --keys FILE (client API keys) or --no-auth")
@@ -88,8 +100,14 @@ def serve(
     policy = load_policy(policy_path)
     keys = KeyRing.load(keys_path) if keys_path else None
     configure_json_logs(log_level)
-    gateway = Gateway(policy, store=db, require_registered=False, approvals=_approvals(policy, db))
-    config = ProxyConfig(gateway=gateway, upstream=upstream, keys=keys, upstream_key=upstream_key)
+    store = SqliteStore(db)
+    queue = ApprovalQueue(store, policy=policy, wait_s=approval_wait or None)
+    gateway = Gateway(
+        policy, store=store, audit=queue.audit, require_registered=False, approvals=queue
+    )
+    config = ProxyConfig(
+        gateway=gateway, upstream=upstream, keys=keys, upstream_key=upstream_key, approvals=queue
+    )
     log.info(
         "serving",
         extra={
@@ -105,12 +123,7 @@ def serve(
         run(build_app(config), host, port, log_level=log_level)
     finally:
         gateway.close()
-
-
-def _approvals(policy: object, db: str) -> object | None:
-    """The approval queue, when the approvals package is installed (else approval-needing
-    calls are withheld with the gateway's "needs approval" message)."""
-    return None
+        store.close()
 
 
 @click.command("mock-upstream")
@@ -130,10 +143,8 @@ def mock_upstream(host: str, port: int, script_path: str | None) -> None:
 
     script = MockScript.load(script_path) if script_path else MockScript()
     click.echo(f"mock upstream on http://{host}:{port}/v1", err=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(script, host, port))
-    except KeyboardInterrupt:
-        pass
 
 
 @click.group("keys")

@@ -13,6 +13,7 @@ from ringfence.gateway._session import (
     CallResult,
     Proposal,
     Session,
+    StagingHook,
     flatten,
 )
 from ringfence.gateway._tool import ArgsInvalid, Tool, tool_from_function, tool_from_openai
@@ -28,6 +29,7 @@ __all__ = [
     "Gateway",
     "Proposal",
     "Session",
+    "StagingHook",
     "TimedResolver",
     "Tool",
     "flatten",

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, overload
 
 from ringfence.audit import AuditLog
 from ringfence.exceptions import CheckError, ConfigError
-from ringfence.gateway._session import ApprovalHook, Session
+from ringfence.gateway._session import ApprovalHook, CallResult, Session, StagingHook
 from ringfence.gateway._tool import Tool, tool_from_function, tool_from_openai
 from ringfence.policy import Policy, Principal, ResourceResolver
 from ringfence.store import SqliteStore
@@ -56,6 +56,7 @@ class Gateway:
         resolver: ResourceResolver | None = None,
         resolver_timeout_s: float = 5.0,
         approvals: ApprovalHook | None = None,
+        staging: StagingHook | None = None,
         clock: Callable[[], float] = time.time,
         dry_run: bool = False,
         require_registered: bool | None = None,
@@ -67,6 +68,7 @@ class Gateway:
         self.audit = audit or AuditLog(self.store, clock=clock)
         self.resolver = TimedResolver(resolver, resolver_timeout_s) if resolver else None
         self.approvals = approvals
+        self.staging = staging
         self.clock = clock
         self.dry_run = dry_run
         self.require_registered = (
@@ -151,6 +153,17 @@ class Gateway:
         """Start (or continue, by id) a conversation for ``principal``."""
         who = principal if isinstance(principal, Principal) else Principal(principal)
         return Session(self, who, session_id or uuid.uuid4().hex[:12], agent)
+
+    def resume(self, request_id: str) -> CallResult:
+        """Execute an approved request (exactly once) from a persisted handle; a request that
+        is denied, expired, cancelled, pending or already executed is not executed."""
+        resume = getattr(self.approvals, "resume", None)
+        if resume is None:
+            raise ConfigError("the gateway's approval hook cannot resume requests")
+        result = resume(self, request_id)
+        if not isinstance(result, CallResult):
+            raise ConfigError("the approval hook's resume() must return a CallResult")
+        return result
 
     def close(self) -> None:
         self.audit.close()

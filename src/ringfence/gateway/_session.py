@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -38,13 +39,15 @@ SCHEMA_RULE = "schema"
 
 @dataclass(frozen=True)
 class Proposal:
-    """A decided call, not yet executed. ``reservation`` holds its cap usage (allow only)."""
+    """A decided call, not yet executed. ``reservation`` holds its cap usage (allow only);
+    ``approval`` is set on a call a person approved (its verdict's rules are the ones cleared)."""
 
     call: ToolCall
     verdict: Verdict
     tool: Tool | None
     reservation: str | None = None
     invalid: str | None = None
+    approval: ApprovalOutcome | None = None
 
 
 ApprovalStatus = Literal["approved", "denied", "pending", "expired", "cancelled"]
@@ -66,6 +69,14 @@ class ApprovalHook(Protocol):
     returns ``pending`` with a request id the application resumes later."""
 
     def submit(self, session: Session, proposal: Proposal) -> ApprovalOutcome: ...
+
+
+@runtime_checkable
+class StagingHook(Protocol):
+    """Called instead of executing an allowed call to a tool the policy declares ``stage``:
+    records the intended effect and returns what the model is told."""
+
+    def stage(self, session: Session, proposal: Proposal) -> CallResult: ...
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,8 @@ class Session:
             return self._approval(proposal)
         if verdict.decision != "allow":
             return self._refused(proposal)
+        if not self.gateway.dry_run and self._stages(call.tool):
+            return self._stage(proposal)
         if self.gateway.dry_run or proposal.tool is None or proposal.tool.fn is None:
             return self._finish(proposal, executed=False, output=None, error=None)
         try:
@@ -234,6 +247,26 @@ class Session:
                 proposal, executed=True, output=None, error=f"{type(exc).__name__}: {exc}"
             )
         return self._finish(proposal, executed=True, output=output, error=None)
+
+    def _stages(self, tool: str) -> bool:
+        compiled = self.gateway.policy.tools.get(tool)
+        return compiled is not None and compiled.spec.stage
+
+    def _stage(self, proposal: Proposal) -> CallResult:
+        """Record the call as a staged change; its caps are re-checked when it is committed."""
+        hook = self.gateway.staging
+        try:
+            if proposal.reservation is not None:
+                self.gateway.store.release(proposal.reservation)
+                proposal = replace(proposal, reservation=None)
+            if hook is None:
+                raise ConfigError(f"tool {proposal.call.tool!r} is staged but no staging is set")
+            return hook.stage(self, proposal)
+        except Exception as exc:  # staging that fails never executes the call
+            self._audit(ErrorEvent(where="staging", message=repr(exc),
+                                   call_id=proposal.call.call_id))  # fmt: skip
+            failed = replace(proposal.verdict, decision="error", errors=(repr(exc),))
+            return self._refused(replace(proposal, verdict=failed))
 
     def complete(
         self, proposal: Proposal, *, output: Any = None, error: str | None = None
@@ -276,10 +309,11 @@ class Session:
         verdict = replace(proposal.verdict, decision="allow")
         reservation = None
         if verdict.charges:
-            verdict, reservation = self._reserve(verdict)
+            verdict, reservation = self._reserve(_approved_over_cap(verdict))
             if verdict.decision != "allow":
                 return self._refused(replace(proposal, call=call, verdict=verdict), outcome)
-        approved = Proposal(call, verdict, proposal.tool, reservation)
+            verdict = replace(verdict, charges=proposal.verdict.charges)
+        approved = Proposal(call, verdict, proposal.tool, reservation, approval=outcome)
         result = self.execute(approved)
         return replace(result, approval=outcome)
 
@@ -360,6 +394,16 @@ class Session:
         self.gateway.audit.append(
             replace(event, session=self.id, principal=self.principal.id), durable=durable
         )
+
+
+def _approved_over_cap(verdict: Verdict) -> Verdict:
+    """A cap with ``on_exceed: approve`` that asked for this approval may be exceeded: the
+    person approved exactly that. Its usage is still recorded; other caps are checked."""
+    charges = tuple(
+        replace(c, max=math.inf) if c.on_exceed == "approve" and c.cap_id in verdict.rules else c
+        for c in verdict.charges
+    )
+    return replace(verdict, charges=charges)
 
 
 def _as_text(output: Any) -> str:

@@ -275,6 +275,37 @@ class OutputSpec(_Strict):
     """Field paths that are untrusted even though the result is trusted."""
 
 
+class ApprovalSpec(_Strict):
+    """Who may approve a call that needs approval, and how long they have."""
+
+    timeout: float = 3600.0
+    """How long a request stays pending before it expires (expiry means deny): seconds or
+    ``'15m'``, ``'24h'``."""
+    roles: list[str] = Field(default_factory=list)
+    """An approver needs at least one of these roles (empty: any configured approver)."""
+    two_person: bool = False
+    """Two different approvers must approve; one denial is enough to deny."""
+
+    _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+
+
+class ApprovalDefaults(ApprovalSpec):
+    """The policy-wide approval settings, with overrides for the rules that ask for approval."""
+
+    rules: dict[str, ApprovalSpec] = Field(default_factory=dict)
+    """Settings per rule id (a cap, provenance or conditional rule with ``approve``); when
+    several apply, the shortest timeout wins, every role list must be met, and two-person
+    applies if any asks for it."""
+
+
+class ApproverSpec(_Strict):
+    """A person who may approve or deny requests (ringfence approvals, the web page)."""
+
+    roles: list[str] = Field(default_factory=list)
+    """Roles this approver holds (matched against ``approval.roles``)."""
+    description: str = ""
+
+
 class ToolPolicy(_Strict):
     """What one tool may do."""
 
@@ -293,6 +324,11 @@ class ToolPolicy(_Strict):
     """``package.module:function`` that implements the tool (used by ``ringfence replay``)."""
     message: str | None = None
     """What the model is told when a call to this tool is refused (default: a generic message)."""
+    approval: ApprovalSpec | None = None
+    """Approval settings for this tool's calls (default: the policy's ``approval``)."""
+    stage: bool = False
+    """Record an allowed call as a staged change (committed or rolled back later by a person)
+    instead of executing it."""
 
     @model_validator(mode="after")
     def _tool_caps_have_no_tools(self) -> ToolPolicy:
@@ -359,6 +395,32 @@ class PolicySpec(_Strict):
     """Caps shared by several tools (each names its ``tools``)."""
     proxy: ProxySpec = Field(default_factory=ProxySpec)
     """Settings for ``ringfence serve`` (the OpenAI-compatible proxy)."""
+    approval: ApprovalDefaults = Field(default_factory=ApprovalDefaults)
+    """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
+    approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
+    """The people who may decide approval requests, by name, with their roles."""
+
+    @model_validator(mode="after")
+    def _approval_roles_held(self) -> PolicySpec:
+        if not self.approvers:
+            return self
+        specs = [
+            ("approval", self.approval),
+            *((f"approval.rules.{r}", s) for r, s in self.approval.rules.items()),
+        ]
+        specs += [(f"tools.{n}.approval", t.approval) for n, t in self.tools.items() if t.approval]
+        for where, spec in specs:
+            eligible = [
+                a
+                for a in self.approvers.values()
+                if not spec.roles or set(spec.roles) & set(a.roles)
+            ]
+            if len(eligible) < (2 if spec.two_person else 1):
+                raise ValueError(
+                    f"{where}: not enough approvers hold one of the roles "
+                    f"{spec.roles} (two_person: {spec.two_person})"
+                )
+        return self
 
 
 AllOf.model_rebuild()

@@ -31,6 +31,8 @@ class CallDecision:
     approval_id: str | None = None
     approval_status: str | None = None
     reservation: str | None = field(default=None, repr=False)
+    arguments: str | None = None
+    """Arguments to forward instead of the proposed ones (a person approved these)."""
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -133,6 +135,17 @@ def decide_call(session: Session, checker: ContentChecker, call: Mapping[str, An
         )
     result = session.execute(proposal)  # refusal message, or a pending approval request
     approval = result.approval
+    if approval is not None and approval.status == "approved":  # decided while we waited
+        return CallDecision(
+            result.call_id,
+            name,
+            "approve",
+            proposal.verdict.rules,
+            True,
+            approval_id=approval.request_id,
+            approval_status="approved",
+            arguments=json.dumps(dict(result.args)),
+        )
     return CallDecision(
         result.call_id,
         name,
@@ -169,7 +182,7 @@ def decide_choice(
             blocked=True,
         )
     refused = [d for d in decisions if not d.forwarded]
-    forwarded = [dict(c) for c, d in zip(tool_calls, decisions, strict=True) if d.forwarded]
+    forwarded = [_forward(c, d) for c, d in zip(tool_calls, decisions, strict=True) if d.forwarded]
     if refused and spec.on_denied_tool_call == "replace":
         forwarded = []
         decisions = [_withheld(session, d) for d in decisions]
@@ -181,6 +194,13 @@ def decide_choice(
     if tool_calls and not forwarded and finish_reason == "tool_calls":
         reason = "stop"
     return ChoiceOutcome(new_content, forwarded, reason, output, decisions, explanation=explanation)
+
+
+def _forward(call: Mapping[str, Any], decision: CallDecision) -> dict[str, Any]:
+    out = dict(call)
+    if decision.arguments is not None:
+        out["function"] = {**dict(call.get("function") or {}), "arguments": decision.arguments}
+    return out
 
 
 def _withheld(session: Session, decision: CallDecision) -> CallDecision:

@@ -119,6 +119,7 @@ class MockUpstream:
         self.script = script or MockScript()
         self._ids = itertools.count(1)
         self.requests = 0
+        self.last_body: dict[str, Any] | None = None
         self.server: asyncio.Server | None = None
         self.port = 0
 
@@ -177,6 +178,7 @@ class MockUpstream:
     async def _chat(self, writer: asyncio.StreamWriter, raw: bytes, keep: bool) -> None:
         try:
             body = json.loads(raw)
+            self.last_body = body
             reply = self.script.reply_for(body)
         except (ValueError, ValidationError) as exc:
             await _send_json(writer, 400, _err(f"bad request: {exc}"), keep)

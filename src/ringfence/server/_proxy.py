@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ringfence.exceptions import UpstreamError
+from ringfence.approval import ApprovalQueue
+from ringfence.exceptions import ApprovalError, UpstreamError
 from ringfence.gateway import Gateway, Session
 from ringfence.policy import Principal
 from ringfence.server._exchange import Exchange, Refusal
@@ -46,6 +47,7 @@ log = logging.getLogger("ringfence.server.proxy")
 
 SESSION_HEADER = "x-ringfence-session"
 CHAT = "/v1/chat/completions"
+CLAIM = "/v1/ringfence/approvals/{request_id}/claim"
 
 
 @dataclass
@@ -61,6 +63,8 @@ class ProxyConfig:
     anonymous: Principal = field(default_factory=lambda: Principal("anonymous"))
     transport: httpx.AsyncBaseTransport | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    approvals: ApprovalQueue | None = None
+    """The gateway's approval queue; enables the claim endpoint for approved calls."""
     clock: Callable[[], float] = time.monotonic
 
 
@@ -93,6 +97,7 @@ class Proxy:
         routes = [
             Route(CHAT, self.chat, methods=["POST"]),
             Route("/v1/models", self.models, methods=["GET"]),
+            Route(CLAIM, self.claim, methods=["POST"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
             Route("/metrics", self.metrics_endpoint, methods=["GET"]),
@@ -295,6 +300,27 @@ class Proxy:
         self.metrics.upstream_errors.inc(err.kind)
         return sse(error_response(err)[1])
 
+    # --- approvals ----------------------------------------------------------------------------
+
+    async def claim(self, request: Request) -> Response:
+        """Hand an approved call to the app that proposed it, exactly once."""
+        client = self._authenticate(request)
+        if isinstance(client, Response):
+            return client
+        queue = self.config.approvals
+        if queue is None:
+            return _error(
+                404,
+                error_body(
+                    "approvals are not enabled", "invalid_request_error", "approvals_disabled"
+                ),
+            )
+        rid = str(request.path_params["request_id"])
+        result = await anyio.to_thread.run_sync(
+            claim_approved, queue, self.config.gateway, rid, client.principal.id
+        )
+        return _json(*result)
+
     # --- models, health, metrics -----------------------------------------------------------
 
     async def models(self, request: Request) -> Response:
@@ -343,6 +369,37 @@ class Proxy:
 
     async def metrics_endpoint(self, _request: Request) -> Response:
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def claim_approved(
+    queue: ApprovalQueue, gateway: Gateway, request_id: str, principal: str
+) -> tuple[int, Json]:
+    """(status, body): the approved tool call to execute, or why there is none."""
+    try:
+        queue.expire_due(ids=[request_id])
+        req = queue.get(request_id)
+    except ApprovalError:
+        req = None
+    if req is None or req.principal.id != principal:
+        return 404, error_body("no such approval request", "invalid_request_error", "not_found")
+    if req.state != "approved":
+        body = error_body(
+            f"the request is {req.state}, not approved",
+            "invalid_request_error",
+            f"approval_{req.state}",
+        )
+        return 409, body
+    req, won = queue._claim(request_id, "delegated", gateway.audit)
+    if not won:
+        return 409, error_body(
+            "the approved call was already claimed", "invalid_request_error", "approval_executed"
+        )
+    call = {
+        "id": req.call_id,
+        "type": "function",
+        "function": {"name": req.tool, "arguments": json.dumps(req.args)},
+    }
+    return 200, {"approval": {"id": req.id, "state": req.state}, "tool_call": call}
 
 
 def _store_ok(gateway: Gateway) -> tuple[bool, str]:

@@ -63,6 +63,121 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX cap_usage_reservation ON cap_usage (reservation);
         """,
     ),
+    # 3-9: approvals (ringfence.approval)
+    Migration(
+        3,
+        "approval requests",
+        """
+        CREATE TABLE approval_requests (
+            id             TEXT    PRIMARY KEY,
+            state          TEXT    NOT NULL CHECK (state IN
+                           ('pending','approved','denied','expired','cancelled','executed')),
+            tool           TEXT    NOT NULL,
+            args           TEXT    NOT NULL,
+            call_id        TEXT    NOT NULL,
+            principal      TEXT    NOT NULL,
+            principal_data TEXT    NOT NULL,
+            session        TEXT    NOT NULL,
+            agent          TEXT,
+            rules          TEXT    NOT NULL,
+            reasons        TEXT    NOT NULL,
+            provenance     TEXT    NOT NULL,
+            risk           TEXT    NOT NULL,
+            roles          TEXT    NOT NULL,
+            two_person     INTEGER NOT NULL,
+            policy         TEXT    NOT NULL,
+            policy_digest  TEXT    NOT NULL,
+            created_at     REAL    NOT NULL,
+            expires_at     REAL    NOT NULL,
+            decided_at     REAL,
+            decided_by     TEXT,
+            reason         TEXT,
+            executed_at    REAL,
+            execution      TEXT,
+            result         TEXT
+        );
+        CREATE INDEX approval_requests_state ON approval_requests (state, expires_at);
+        CREATE INDEX approval_requests_created ON approval_requests (created_at);
+        CREATE TABLE approval_votes (
+            request_id  TEXT NOT NULL REFERENCES approval_requests (id),
+            approver    TEXT NOT NULL,
+            decision    TEXT NOT NULL CHECK (decision IN ('approve','deny')),
+            reason      TEXT NOT NULL,
+            ts          REAL NOT NULL,
+            PRIMARY KEY (request_id, approver)
+        );
+        CREATE TABLE approval_transitions (
+            id          INTEGER PRIMARY KEY,
+            request_id  TEXT NOT NULL,
+            ts          REAL NOT NULL,
+            action      TEXT NOT NULL,
+            actor       TEXT,
+            from_state  TEXT,
+            to_state    TEXT NOT NULL,
+            reason      TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX approval_transitions_request ON approval_transitions (request_id, id);
+        """,
+    ),
+    Migration(
+        4,
+        "approvers and tokens",
+        """
+        CREATE TABLE approvers (
+            name           TEXT    PRIMARY KEY,
+            roles          TEXT    NOT NULL,
+            active         INTEGER NOT NULL,
+            policy_digest  TEXT    NOT NULL,
+            updated_at     REAL    NOT NULL
+        );
+        CREATE TABLE approver_tokens (
+            id            TEXT PRIMARY KEY,
+            approver      TEXT NOT NULL,
+            hash          TEXT NOT NULL,
+            created_at    REAL NOT NULL,
+            expires_at    REAL,
+            revoked_at    REAL,
+            last_used_at  REAL
+        );
+        """,
+    ),
+    Migration(
+        5,
+        "staged changes and soft deletes",
+        """
+        CREATE TABLE staged_changes (
+            id              TEXT    PRIMARY KEY,
+            state           TEXT    NOT NULL CHECK (state IN
+                            ('staged','committed','rolled_back')),
+            tool            TEXT    NOT NULL,
+            args            TEXT    NOT NULL,
+            call_id         TEXT    NOT NULL,
+            principal       TEXT    NOT NULL,
+            principal_data  TEXT    NOT NULL,
+            session         TEXT    NOT NULL,
+            agent           TEXT,
+            cleared_rules   TEXT    NOT NULL,
+            provenance      TEXT    NOT NULL,
+            request_id      TEXT,
+            created_at      REAL    NOT NULL,
+            decided_at      REAL,
+            decided_by      TEXT,
+            reason          TEXT,
+            outcome         TEXT,
+            result          TEXT
+        );
+        CREATE INDEX staged_changes_state ON staged_changes (state, created_at);
+        CREATE TABLE soft_deletes (
+            kind         TEXT NOT NULL,
+            resource_id  TEXT NOT NULL,
+            data         TEXT NOT NULL,
+            deleted_at   REAL NOT NULL,
+            deleted_by   TEXT,
+            restored_at  REAL,
+            PRIMARY KEY (kind, resource_id)
+        );
+        """,
+    ),
 ]
 
 

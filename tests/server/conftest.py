@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from proxy_helpers import KEY, OTHER_KEY, PATTERNS, POLICY
+from proxy_helpers import KEY, OTHER_KEY, PATTERNS, POLICY, make_gateway
 
 from ringfence.gateway import Gateway
-from ringfence.policy import StaticResolver, policy_from_yaml
 from ringfence.server import (
     ContentChecker,
     KeyRing,
@@ -41,28 +40,6 @@ class Stack:
     def records(self, kind: str | None = None) -> list[Any]:
         self.gateway.audit.flush()
         return [r for r in self.gateway.audit.records() if kind is None or r.kind == kind]
-
-
-def make_gateway(
-    policy_text: str = POLICY, db: Path | str = ":memory:", approvals: Any = None
-) -> Gateway:
-    """A proxy gateway; ``approvals="queue"`` adds an ApprovalQueue on the same store."""
-    policy = policy_from_yaml(policy_text)
-    if approvals != "queue":
-        return Gateway(policy, store=db, resolver=StaticResolver(), require_registered=False)
-    from ringfence.approval import ApprovalQueue
-    from ringfence.store import SqliteStore
-
-    store = SqliteStore(db)
-    queue = ApprovalQueue(store, policy=policy)
-    return Gateway(
-        policy,
-        store=store,
-        audit=queue.audit,
-        resolver=StaticResolver(),
-        require_registered=False,
-        approvals=queue,
-    )
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 
+from ringfence.gateway import Gateway
+from ringfence.policy import StaticResolver, policy_from_yaml
+
 POLICY = """
 version: 1
 name: proxy-test
@@ -81,3 +84,23 @@ def sse_events(response: httpx.Response) -> list[Any]:
             data = block[6:]
             out.append(data if data == "[DONE]" else json.loads(data))
     return out
+
+
+def make_gateway(policy_text: str = POLICY, db: Any = ":memory:", approvals: Any = None) -> Gateway:
+    """A proxy gateway; ``approvals="queue"`` adds an ApprovalQueue on the same store."""
+    policy = policy_from_yaml(policy_text)
+    if approvals != "queue":
+        return Gateway(policy, store=db, resolver=StaticResolver(), require_registered=False)
+    from ringfence.approval import ApprovalQueue
+    from ringfence.store import SqliteStore
+
+    store = SqliteStore(db)
+    queue = ApprovalQueue(store, policy=policy)
+    return Gateway(
+        policy,
+        store=store,
+        audit=queue.audit,
+        resolver=StaticResolver(),
+        require_registered=False,
+        approvals=queue,
+    )

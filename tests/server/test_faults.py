@@ -3,12 +3,16 @@ tool call (the mock upstream's fault modes)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
 import openai
 import pytest
-from proxy_helpers import KEY, call, sse_events, user
+from proxy_helpers import KEY, PATTERNS, call, make_gateway, sse_events, user
+
+from ringfence.server import PatternChecker, ProxyConfig, build_app
+from ringfence.server._running import serve_in_thread
 
 AUTH = {"authorization": f"Bearer {KEY}"}
 CALLS = [call("get_order", order_id="4821"), call("refund", order_id="4821", amount=5)]
@@ -103,8 +107,26 @@ def test_upstream_down_and_upstream_errors(stack):
     assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_status"
     r = post(stack, {"model": "m", "messages": [user("x")], "mock": {"status": 429}})
     assert r.status_code == 429  # a request-level error passes through with its error object
-    stack.mock.server.close()
-    r = post(stack, {"model": "m", "messages": [user("x")]})
-    assert r.status_code in (502, 504)
-    assert r.json()["error"]["type"] == "upstream_error"
-    assert httpx.get(stack.url + "/healthz").status_code == 200
+
+
+def test_upstream_unreachable():
+    gateway = make_gateway()
+    config = ProxyConfig(
+        gateway=gateway,
+        upstream=f"http://127.0.0.1:{free_port()}/v1",
+        checker=PatternChecker(PATTERNS),
+    )
+    with serve_in_thread(build_app(config)) as url:
+        r = httpx.post(url + "/v1/chat/completions", json={"model": "m", "messages": [user("x")]})
+        assert r.status_code == 502
+        assert r.json()["error"]["code"] == "upstream_connect"
+        assert httpx.get(url + "/healthz").status_code == 200
+        ready = httpx.get(url + "/readyz")
+        assert ready.status_code == 503 and not ready.json()["checks"]["upstream"]["ok"]
+    gateway.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

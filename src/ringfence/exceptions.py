@@ -15,6 +15,7 @@ RingfenceError                      base of everything ringfence raises
     ├── AuditIntegrityError         the audit chain does not verify
     ├── CheckError                  a rule or guard errored or timed out (acts as deny)
     ├── UpstreamError               a model endpoint or MCP server behind ringfence failed
+    ├── InvalidOutputError          a model's answer failed validation after the allowed re-asks
     └── ApprovalError               an approval request is unknown or not in a state for the action
 ```
 
@@ -125,6 +126,16 @@ class UpstreamError(RuntimeFailure):
         super().__init__(message)
 
 
+class InvalidOutputError(RuntimeFailure):
+    """A model's answer does not validate (JSON schema / pydantic model), even after the re-asks
+    allowed; ``errors`` lists why, per attempt."""
+
+    def __init__(self, message: str, errors: list[str]) -> None:
+        self.errors = list(errors)
+        detail = "; ".join(self.errors[:3])
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
 class ApprovalError(RuntimeFailure):
     """An approval request is unknown, or not in a state that allows the requested action."""
 
@@ -135,6 +146,7 @@ __all__ = [
     "CallRefused",
     "CheckError",
     "ConfigError",
+    "InvalidOutputError",
     "MissingExtraError",
     "ModelFacingError",
     "PolicyError",

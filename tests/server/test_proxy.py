@@ -9,7 +9,7 @@ import openai
 import pytest
 from proxy_helpers import KEY, OTHER_KEY, POLICY, call, user
 
-from ringfence.server import PatternChecker
+from ringfence.server import Check, PatternChecker
 
 
 def mock(*calls, text=None):
@@ -245,9 +245,10 @@ class Exploding:
 
 class Erroring(PatternChecker):
     def check(self, session, text, direction):
-        from ringfence.server import Check
-
         return Check(direction, "error", errors=("timeout",))
+
+    def scan(self, session, item):
+        return Check("input", "error", errors=("timeout",))
 
 
 @pytest.mark.parametrize("checker", [Exploding(), Erroring()], ids=["raises", "error-verdict"])
@@ -277,13 +278,10 @@ def test_models_health_ready_and_metrics(stack):
     assert 'ringfence_guard_latency_seconds_count{direction="input"} 1' in text
 
 
-def test_default_guards_fail_closed_without_a_guard_pipeline(stack_factory):
-    from ringfence.gateway import Session
+def test_session_guards_fail_closed_without_a_guard_pipeline(stack_factory):
     from ringfence.server import SessionGuards
 
-    if hasattr(Session, "check_input"):
-        pytest.skip("the guards package is merged: SessionGuards runs real guards")
-    stack = stack_factory(checker=SessionGuards())
+    stack = stack_factory(checker=SessionGuards())  # a gateway with no guard pipeline
     resp = stack.client().chat.completions.create(model="m", messages=[user("hi")])
     assert resp.choices[0].finish_reason == "content_filter"
     assert stack.mock.requests == 0

@@ -82,6 +82,7 @@ def serve(
     """Run the OpenAI-compatible guarding proxy in front of UPSTREAM."""
     from ringfence.approval import ApprovalQueue
     from ringfence.gateway import Gateway
+    from ringfence.guards import build_pipeline
     from ringfence.policy import load_policy
     from ringfence.server import KeyRing, ProxyConfig, build_app
     from ringfence.server._logs import configure_json_logs, log
@@ -102,8 +103,14 @@ def serve(
     configure_json_logs(log_level)
     store = SqliteStore(db)
     queue = ApprovalQueue(store, policy=policy, wait_s=approval_wait or None)
+    guards = build_pipeline(policy)  # the policy's guards: section, or the default guards
     gateway = Gateway(
-        policy, store=store, audit=queue.audit, require_registered=False, approvals=queue
+        policy,
+        store=store,
+        audit=queue.audit,
+        require_registered=False,
+        approvals=queue,
+        guards=guards,
     )
     config = ProxyConfig(
         gateway=gateway, upstream=upstream, keys=keys, upstream_key=upstream_key, approvals=queue
@@ -123,6 +130,7 @@ def serve(
         run(build_app(config), host, port, log_level=log_level)
     finally:
         gateway.close()
+        guards.close()
         store.close()
 
 

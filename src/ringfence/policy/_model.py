@@ -15,11 +15,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from ringfence.guards._config import GuardsSpec
 from ringfence.policy._types import CapScope
 
 Effect = Literal["allow", "deny", "approve"]
@@ -393,8 +396,8 @@ class PolicySpec(_Strict):
     rules: list[RuleSpec] = Field(default_factory=list)
     caps: list[CapSpec] = Field(default_factory=list)
     """Caps shared by several tools (each names its ``tools``)."""
-    proxy: ProxySpec = Field(default_factory=ProxySpec)
-    """Settings for ``ringfence serve`` (the OpenAI-compatible proxy)."""
+    proxy: ProxySpec | None = None
+    """Settings for ``ringfence serve`` (the OpenAI-compatible proxy); absent: the defaults."""
     approval: ApprovalDefaults = Field(default_factory=ApprovalDefaults)
     """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
     approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
@@ -421,6 +424,19 @@ class PolicySpec(_Strict):
                     f"{spec.roles} (two_person: {spec.two_person})"
                 )
         return self
+
+    guards: GuardsSpec | None = None
+    """Guard pipelines per direction (input, untrusted, output); see ``docs/guards.md``. Absent:
+    a gateway runs no guards unless given a pipeline."""
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_guards(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("guards", 0) is None:
+            del data["guards"]  # so a policy without guards keeps its digest
+        if isinstance(data, dict) and data.get("proxy", 0) is None:
+            del data["proxy"]  # likewise for a policy without a proxy section
+        return data
 
 
 AllOf.model_rebuild()

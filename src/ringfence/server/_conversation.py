@@ -80,8 +80,8 @@ def validate_messages(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def label_request(
     session: Session, messages: Sequence[Mapping[str, Any]], checker: ContentChecker
 ) -> Labelled:
-    """Add every message to ``session`` with its provenance; run input guards on user text and
-    the untrusted scan on tool results."""
+    """Add every message to ``session`` with its provenance; user text gets the input check,
+    tool results the untrusted scan (assistant turns were checked when they were output)."""
     out = Labelled()
     names = tool_names(messages)
     for msg in messages:
@@ -98,8 +98,6 @@ def label_request(
             continue
         item = session.add_content(text, source=ROLE_SOURCES[role])
         out.items.append(item)
-        if role == "user":
-            out.input_checks.append(checker.check(session, text, "input"))
-            if not item.label.trusted:  # a policy that distrusts user text scans it too
-                out.scans.append(checker.scan(session, item))
+        if role == "user":  # the user's turn: its screen is the input check
+            out.input_checks.append(checker.scan(session, item))
     return out

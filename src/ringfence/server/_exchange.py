@@ -19,6 +19,11 @@ from ringfence.server._stream import StreamFilter
 from ringfence.server._wire import Json, error_body, refusal_chunks, refusal_completion
 
 
+def proxy_spec(gateway: Gateway) -> ProxySpec:
+    """The policy's ``proxy:`` section, or the defaults."""
+    return gateway.policy.spec.proxy or ProxySpec()
+
+
 @dataclass
 class Refusal:
     """A request the proxy answers itself: a refusal (HTTP 200) or an error (status)."""
@@ -48,7 +53,7 @@ class Exchange:
 
     @property
     def spec(self) -> ProxySpec:
-        return self.gateway.policy.spec.proxy
+        return proxy_spec(self.gateway)
 
     @property
     def model(self) -> str:

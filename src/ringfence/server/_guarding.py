@@ -9,7 +9,7 @@ unchecked passes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -77,22 +77,28 @@ def _audit_error(session: Session, where: str, exc: BaseException | str) -> str:
     return message
 
 
-class SessionGuards:
-    """The guards configured on the session's gateway (``ringfence.guards``).
+def scan_direction(item: ContentItem) -> Direction | None:
+    """Which check an item added to a session gets: the user's own text ``input``, untrusted
+    content ``untrusted``, other trusted content (system, developer) none."""
+    if not item.label.trusted:
+        return "untrusted"
+    return "input" if item.label.kind == "user" else None
 
-    Input and output text go through ``Session.check_input`` / ``Session.check_output``;
-    untrusted content is scanned by ``Session.add_content`` itself, so ``scan`` reports what
-    that scan decided (the item's taint). A gateway without guard support fails closed: every
-    check is ``error``.
+
+class SessionGuards:
+    """The guard pipeline of the session's gateway (``Gateway(guards=build_pipeline(policy))``).
+
+    ``Session.add_content`` already screens each item (user text with the ``input`` pipeline,
+    untrusted content with ``untrusted``, tainting what they flag), so ``scan`` reads that
+    report instead of running the guards twice; ``check`` runs ``Session.check_output`` /
+    ``check_input``. A gateway without a guard pipeline fails closed: every check is ``error``.
     """
 
     def check(self, session: Session, text: str, direction: Direction) -> Check:
         started = time.perf_counter()
-        name = "check_input" if direction == "input" else "check_output"
-        fn: Callable[[str], Any] | None = getattr(session, name, None)
-        if fn is None:
-            why = _audit_error(session, f"guards.{direction}", "guards are not available")
-            return Check(direction, "error", errors=(why,))
+        if getattr(session, "guards", None) is None:
+            return _unavailable(session, direction)
+        fn = session.check_input if direction == "input" else session.check_output
         try:
             result = fn(text)
         except Exception as exc:  # a guard that raises never passes
@@ -100,13 +106,24 @@ class SessionGuards:
         return _from_result(direction, result, started)
 
     def scan(self, session: Session, item: ContentItem) -> Check:
-        if not hasattr(session, "check_input"):  # add_content ran no guards: fail closed
-            why = _audit_error(session, "guards.untrusted", "guards are not available")
-            session.taint(item.id, reason="not scanned: guards are not available")
-            return Check("untrusted", "error", errors=(why,))
-        current = session.index.get(item.id) or item
-        tainted = current.tainted or bool(current.taint_spans)
-        return Check("untrusted", "flag" if tainted else "pass")
+        direction = scan_direction(item)
+        if direction is None:
+            return Check("input", "pass")
+        screen = getattr(session, "guards", None)
+        if screen is None:
+            session.taint(item.id, reason="not scanned: no guard pipeline")
+            return _unavailable(session, direction)
+        report = screen.reports.get(item.id)
+        if report is None:
+            session.taint(item.id, reason="not scanned: no guard report")
+            why = _audit_error(session, f"guards.{direction}", f"no report for {item.id}")
+            return Check(direction, "error", errors=(why,))
+        return _from_result(direction, report.result, time.perf_counter())
+
+
+def _unavailable(session: Session, direction: Direction) -> Check:
+    why = _audit_error(session, f"guards.{direction}", "the gateway has no guard pipeline")
+    return Check(direction, "error", errors=(why,))
 
 
 @dataclass
@@ -139,10 +156,12 @@ class PatternChecker:
     def scan(self, session: Session, item: ContentItem) -> Check:
         from ringfence.provenance import Span
 
-        hits = self._matches(item.text, "untrusted")
+        direction = scan_direction(item)
+        if direction is None:
+            return Check("input", "pass")
+        hits = self._matches(item.text, direction)
         if hits:
             spans = tuple(Span(s, e, f"pattern:{p}") for s, e, p in hits)
             session.taint(item.id, spans=spans, reason="pattern")
-        return Check(
-            "untrusted", "flag" if hits else "pass", tuple(f"pattern:{p}" for _, _, p in hits)
-        )
+        verdict: GuardVerdict = "pass" if not hits else "block" if direction == "input" else "flag"
+        return Check(direction, verdict, tuple(f"pattern:{p}" for _, _, p in hits))

@@ -25,9 +25,9 @@ from starlette.routing import Route
 
 from ringfence.approval import ApprovalQueue
 from ringfence.exceptions import ApprovalError, UpstreamError
-from ringfence.gateway import Gateway, Session
+from ringfence.gateway import Gateway
 from ringfence.policy import Principal
-from ringfence.server._exchange import Exchange, Refusal
+from ringfence.server._exchange import Exchange, Refusal, proxy_spec
 from ringfence.server._guarding import ContentChecker, SessionGuards
 from ringfence.server._keys import Client, KeyRing
 from ringfence.server._limits import RateLimiter
@@ -71,7 +71,7 @@ class ProxyConfig:
 class Proxy:
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
-        self.spec = config.gateway.policy.spec.proxy
+        self.spec = proxy_spec(config.gateway)
         self.metrics = config.metrics
         self.limiter = RateLimiter(config.clock)
         self.client: httpx.AsyncClient | None = None
@@ -412,8 +412,8 @@ def _store_ok(gateway: Gateway) -> tuple[bool, str]:
 
 
 def _guards_ok(config: ProxyConfig) -> tuple[bool, str]:
-    if isinstance(config.checker, SessionGuards) and not hasattr(Session, "check_input"):
-        return False, "guards are not available: every check fails closed"
+    if isinstance(config.checker, SessionGuards) and config.gateway.guards is None:
+        return False, "the gateway has no guard pipeline: every check fails closed"
     return True, type(config.checker).__name__
 
 

@@ -309,3 +309,30 @@ def test_pending_approval_and_claim(stack_factory):
     assert claimed.status_code == 200
     assert claimed.json()["tool_call"]["function"]["name"] == "cancel_order"
     assert httpx.post(url, headers=auth).status_code == 409  # exactly once
+
+
+GUARDED = POLICY + """
+guards:
+  input:
+    - {use: size, with: {max_chars: 200}, action: block}
+  untrusted:
+    - {use: size, with: {max_chars: 100000}, action: flag}
+  output:
+    - {use: secrets, action: block}
+"""
+
+
+def test_real_guard_pipeline_through_session_guards(stack_factory):
+    from ringfence.server import SessionGuards
+
+    stack = stack_factory(GUARDED, checker=SessionGuards())
+    client = stack.client()
+    ok = client.chat.completions.create(model="m", messages=[user("hello")])
+    assert ok.choices[0].message.content == "echo: hello"
+    big = client.chat.completions.create(model="m", messages=[user("x" * 500)])
+    assert big.choices[0].finish_reason == "content_filter"
+    leak = client.chat.completions.create(
+        model="m", messages=[user("hi")], extra_body=mock(text="key AKIAIOSFODNN7EXAMPLE ok")
+    )
+    assert "AKIA" not in (leak.choices[0].message.content or "")
+    assert stack.records("guard")

@@ -311,7 +311,9 @@ def test_pending_approval_and_claim(stack_factory):
     assert httpx.post(url, headers=auth).status_code == 409  # exactly once
 
 
-GUARDED = POLICY + """
+GUARDED = (
+    POLICY
+    + """
 guards:
   input:
     - {use: size, with: {max_chars: 200}, action: block}
@@ -320,6 +322,7 @@ guards:
   output:
     - {use: secrets, action: block}
 """
+)
 
 
 def test_real_guard_pipeline_through_session_guards(stack_factory):

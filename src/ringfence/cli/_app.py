@@ -9,6 +9,7 @@ from ringfence.cli._approvals import approvals_group, staged_group, ui_cmd
 from ringfence.cli._audit import audit_group
 from ringfence.cli._bench import bench_group
 from ringfence.cli._demo import demo
+from ringfence.cli._mcp import mcp_gateway
 from ringfence.cli._policy import policy_group
 from ringfence.cli._replay import replay_cmd
 from ringfence.cli._serve import keys_group, mock_upstream, serve
@@ -29,6 +30,7 @@ for command in (
     serve,
     mock_upstream,
     keys_group,
+    mcp_gateway,
 ):
     cli.add_command(command)
 for command in (approvals_group, staged_group, ui_cmd):

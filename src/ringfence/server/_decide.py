@@ -75,7 +75,7 @@ def check_text(content: str | None, refusal: str | None) -> str:
     return "\n".join(parts)
 
 
-def _deny_event(session: Session, call_id: str, tool: str, rule: str, reason: str) -> None:
+def deny_event(session: Session, call_id: str, tool: str, rule: str, reason: str) -> None:
     session.gateway.audit.append(
         DecisionEvent(
             call_id=call_id,
@@ -102,7 +102,7 @@ def decide_call(session: Session, checker: ContentChecker, call: Mapping[str, An
         if not isinstance(args, dict) or call.get("type", "function") != "function":
             raise ValueError("arguments must be a JSON object of a function call")
     except ValueError as exc:
-        _deny_event(session, call_id, name, SCHEMA_RULE, f"unparsable arguments: {exc}")
+        deny_event(session, call_id, name, SCHEMA_RULE, f"unparsable arguments: {exc}")
         return CallDecision(
             call_id,
             name,
@@ -113,7 +113,7 @@ def decide_call(session: Session, checker: ContentChecker, call: Mapping[str, An
         )
     guard = checker.check(session, raw if isinstance(raw, str) else json.dumps(raw), "output")
     if guard.blocked:
-        _deny_event(session, call_id, name, OUTPUT_GUARD_RULE, f"output guards: {guard.verdict}")
+        deny_event(session, call_id, name, OUTPUT_GUARD_RULE, f"output guards: {guard.verdict}")
         verdict = Verdict(
             "error" if guard.verdict == "error" else "deny",
             ("output guards blocked the arguments",),

@@ -19,7 +19,7 @@ def benchmarks_dir() -> Path | None:
     candidates.insert(1, Path.cwd().resolve())
     for root in candidates:
         folder = root / "benchmarks"
-        if (folder / "bench_policy.py").is_file():
+        if any(folder.glob("bench_*.py")):
             return folder
     return None
 

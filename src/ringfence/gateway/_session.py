@@ -378,6 +378,11 @@ class Session:
                           executed=executed, message=message, output=output, error=error,
                           content_id=content_id)  # fmt: skip
 
+    def add_tool_output(self, tool: str, output: Any) -> ContentItem:
+        """Record the result of a call executed elsewhere (a proxy's client app, an MCP server)
+        as content ``tool:NAME``, labelled exactly like a result the gateway executed."""
+        return self._record_output(tool, output, _as_text(output))
+
     def _record_output(self, tool: str, output: Any, text: str) -> ContentItem:
         policy_tool = self.gateway.policy.tools.get(tool)
         source = f"tool:{tool}"

@@ -393,6 +393,37 @@ DEFAULT_SOURCES: dict[str, Literal["trusted", "untrusted"]] = {
 }
 
 
+class ProxySpec(_Strict):
+    """How ``ringfence serve`` (the OpenAI-compatible proxy) applies this policy on the wire."""
+
+    on_denied_tool_call: Literal["remove", "replace"] = "remove"
+    """``remove``: drop refused tool calls, forward the allowed ones and add an explanation to the
+    assistant message; ``replace``: if any call is refused, forward none of that turn's calls and
+    replace the message with the explanation."""
+    on_blocked_input: Literal["refuse", "error"] = "refuse"
+    """A request a guard blocks gets a refusal message (``refuse``, HTTP 200) or an OpenAI-style
+    error (``error``, HTTP 400, code ``content_blocked``)."""
+    on_blocked_output: Literal["refuse", "error"] = "refuse"
+    """A response a guard blocks is replaced by a refusal (``refuse``) or becomes an error."""
+    refusal_message: str = "This request was blocked by a safety policy."
+    """The text the client sees in place of blocked content."""
+    stream_hold_back: Annotated[int, Field(ge=16)] | Literal["all"] = 256
+    """Streaming: characters held back (and checked) before text is released; ``all`` releases
+    nothing until the whole response passed the output checks."""
+    filter_tools: bool = True
+    """Drop tools the policy denies or does not declare from the request sent upstream."""
+    allow_non_text_content: bool = False
+    """Accept image/audio/file parts, which guards cannot scan (default: reject the request)."""
+    max_request_bytes: int = Field(default=1_048_576, gt=0)
+    """Larger request bodies are rejected with HTTP 413."""
+    upstream_timeout: float = 120.0
+    """Seconds to wait for the upstream (connect, and between bytes of a response)."""
+    rate_limit_per_minute: int | None = Field(default=600, gt=0)
+    """Requests per principal per minute (a keys-file entry may override it; null: no limit)."""
+
+    _parse_timeout = field_validator("upstream_timeout", mode="before")(parse_duration)
+
+
 class PolicySpec(_Strict):
     """A whole policy file. Tools not listed are denied."""
 
@@ -412,6 +443,8 @@ class PolicySpec(_Strict):
     """Conditional rules that forbid calls or require approval for them."""
     caps: list[CapSpec] = Field(default_factory=list)
     """Caps shared by several tools (each names its ``tools``)."""
+    proxy: ProxySpec | None = None
+    """Settings for ``ringfence serve`` (the OpenAI-compatible proxy); absent: the defaults."""
     approval: ApprovalDefaults = Field(default_factory=ApprovalDefaults)
     """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
     approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
@@ -447,6 +480,8 @@ class PolicySpec(_Strict):
         data = handler(self)
         if isinstance(data, dict) and data.get("guards", 0) is None:
             del data["guards"]  # so a policy without guards keeps its digest
+        if isinstance(data, dict) and data.get("proxy", 0) is None:
+            del data["proxy"]  # likewise for a policy without a proxy section
         return data
 
 

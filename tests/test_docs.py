@@ -1,6 +1,7 @@
 """Python examples in the docs are executed, so they cannot rot.
 
-A block that starts with an import is a complete example and is run; other blocks are fragments.
+A block that starts with an import is a complete example and is run; other blocks are fragments,
+and a block that says ``# not run:`` (with the reason: it needs a server, a key, ...) is shown only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _examples() -> list[tuple[str, str]]:
     out = []
     for doc in DOCS:
         for i, code in enumerate(BLOCK.findall(doc.read_text())):
-            if code.startswith(("import ", "from ")):
+            if code.startswith(("import ", "from ")) and "# not run:" not in code:
                 out.append((f"{doc.name}#{i}", code))
     return out
 

@@ -16,6 +16,8 @@ RingfenceError                      base of everything ringfence raises
     ├── StoreError                  the SQLite store (audit log, caps, approvals) failed
     ├── AuditIntegrityError         the audit chain does not verify
     ├── CheckError                  a rule or guard errored or timed out (acts as deny)
+    ├── UpstreamError               a model endpoint or MCP server behind ringfence failed
+    ├── InvalidOutputError          a model's answer failed validation after the allowed re-asks
     ├── ModelError                  a model backend failed (network, HTTP status, malformed reply)
     └── ApprovalError               an approval request is unknown or not in a state for the action
 ```
@@ -125,6 +127,26 @@ class CheckError(RuntimeFailure):
     """A rule or guard raised or timed out. Its result is ``error``, which acts as deny."""
 
 
+class UpstreamError(RuntimeFailure):
+    """The service ringfence fronts (a model endpoint, an MCP server) failed or timed out.
+    ``kind`` is ``timeout``, ``connect``, ``reset``, ``status`` or ``protocol``."""
+
+    def __init__(self, message: str, kind: str = "protocol", status: int | None = None) -> None:
+        self.kind = kind
+        self.status = status
+        super().__init__(message)
+
+
+class InvalidOutputError(RuntimeFailure):
+    """A model's answer does not validate (JSON schema / pydantic model), even after the re-asks
+    allowed; ``errors`` lists why, per attempt."""
+
+    def __init__(self, message: str, errors: list[str]) -> None:
+        self.errors = list(errors)
+        detail = "; ".join(self.errors[:3])
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
 class ModelError(RuntimeFailure):
     """A model backend could not produce a reply (unreachable, HTTP error, malformed answer)."""
 
@@ -140,6 +162,7 @@ __all__ = [
     "CatalogueError",
     "CheckError",
     "ConfigError",
+    "InvalidOutputError",
     "MissingExtraError",
     "ModelError",
     "ModelFacingError",
@@ -151,5 +174,6 @@ __all__ = [
     "SuiteError",
     "TraceError",
     "UnknownToolError",
+    "UpstreamError",
     "UserError",
 ]

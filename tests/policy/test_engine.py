@@ -305,3 +305,44 @@ def test_negative_or_missing_sum_argument_is_an_error(tmp_path) -> None:
         c = CallContext(Principal("u", tenant="t"), "s", None, None, store, 1.0)
         assert pol.evaluate(ToolCall("refund", {"amount": -50}), c).decision == "error"
         assert pol.evaluate(ToolCall("refund", {}), c).decision == "error"
+
+
+SESSION = """
+version: 1
+name: session
+tools:
+  refund: {effect: allow}
+rules:
+  - id: act-after-flagged-content
+    effect: approve
+    tools: [refund]
+    when: {session: flagged, eq: true}
+  - id: no-refund-after-phishing
+    effect: forbid
+    tools: [refund]
+    when: {session: flag_reasons, contains: phishing}
+"""
+
+
+def test_session_conditions_see_flagged_content() -> None:
+    pol = policy_from_yaml(SESSION)
+    idx = _index(("user", True, "refund order 1"), ("tool:carrier", False, "status: delivered"))
+    assert decide(pol, "refund", ctx(idx)).decision == "allow"
+    item = idx.get("c1")
+    assert item is not None
+    idx.replace(
+        ContentItem(item.id, item.label, item.text, tainted=True, taint_reasons=("injection",))
+    )
+    v = decide(pol, "refund", ctx(idx))
+    assert (v.decision, v.rules) == ("approve", ("act-after-flagged-content",))
+    idx.replace(
+        ContentItem(item.id, item.label, item.text, tainted=True, taint_reasons=("phishing",))
+    )
+    assert decide(pol, "refund", ctx(idx)).decision == "deny"
+
+
+def test_session_clause_needs_a_known_fact(tmp_path) -> None:
+    from ringfence.exceptions import PolicyError
+
+    with pytest.raises(PolicyError, match="session"):
+        policy_from_yaml(SESSION.replace("session: flagged", "session: vibes"))

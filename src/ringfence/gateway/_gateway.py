@@ -14,6 +14,7 @@ from ringfence.audit import AuditLog
 from ringfence.exceptions import CheckError, ConfigError
 from ringfence.gateway._session import ApprovalHook, CallResult, Session, StagingHook
 from ringfence.gateway._tool import Tool, tool_from_function, tool_from_openai
+from ringfence.guards import GuardPipeline, build_pipeline
 from ringfence.policy import Policy, Principal, ResourceResolver
 from ringfence.store import SqliteStore
 
@@ -45,6 +46,8 @@ class Gateway:
     ``store`` is a :class:`SqliteStore` or a database path (default: in memory). Every decision
     is committed to the audit log before the call returns (``durable_allow=False`` makes allowed
     decisions group-committed instead; refusals are always durable).
+    ``guards`` checks content as sessions add it (default: the policy's ``guards:`` section, if
+    it has one; see ``docs/guards.md``).
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class Gateway:
         dry_run: bool = False,
         require_registered: bool | None = None,
         durable_allow: bool = True,
+        guards: GuardPipeline | None = None,
     ) -> None:
         self.policy = policy
         self._owns_store = not isinstance(store, SqliteStore)
@@ -76,6 +80,8 @@ class Gateway:
         )
         self.durable_allow = durable_allow
         self.tools: dict[str, Tool] = {}
+        self._owns_guards = guards is None and policy.spec.guards is not None
+        self.guards = build_pipeline(policy) if self._owns_guards else guards
 
     # --- registering tools -----------------------------------------------------------------
 
@@ -169,6 +175,8 @@ class Gateway:
         self.audit.close()
         if self.resolver is not None:
             self.resolver.close()
+        if self._owns_guards and self.guards is not None:
+            self.guards.close()
         if self._owns_store:
             self.store.close()
 

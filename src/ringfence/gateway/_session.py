@@ -27,6 +27,8 @@ from ringfence.audit import (
 from ringfence.exceptions import CallRefused, ConfigError
 from ringfence.gateway._messages import approval_message, invalid_args_message, refusal_message
 from ringfence.gateway._tool import ArgsInvalid, Tool
+from ringfence.guards import GuardResult
+from ringfence.guards._flow import ContentScreen, screen_for
 from ringfence.policy import CallContext, CapCharge, Decision, Principal, ToolCall, Verdict
 from ringfence.provenance import ContentItem, Label, Span, ValueOriginIndex, summarize
 
@@ -111,6 +113,12 @@ class Session:
     agent: str | None = None
     index: ValueOriginIndex = field(default_factory=ValueOriginIndex)
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    guards: ContentScreen | None = field(default=None, repr=False)
+    """Guard state (reports per content item); set from the gateway's pipeline."""
+
+    def __post_init__(self) -> None:
+        if self.guards is None:
+            self.guards = screen_for(self.gateway)
 
     # --- content ---------------------------------------------------------------------------
 
@@ -124,7 +132,9 @@ class Session:
         field_trust: Mapping[str, bool] | None = None,
         item_id: str | None = None,
     ) -> ContentItem:
-        """Record content the model sees. Trust defaults to the policy's ``sources``."""
+        """Record content the model sees. Trust defaults to the policy's ``sources``. With guards,
+        untrusted content is checked (``untrusted`` pipeline), the user's too (``input``), and
+        flagged content is tainted before it is indexed."""
         label = Label(source, self.gateway.policy.trust_of(source) if trusted is None else trusted)
         item = ContentItem(
             id=item_id or f"c{next(self._counter)}",
@@ -133,12 +143,34 @@ class Session:
             fields=dict(fields) if fields else None,
             field_trust=dict(field_trust or {}),
         )
-        self.index.add(item)
         self._audit(
             ContentEvent(item_id=item.id, source=source, trusted=label.trusted, text=text),
             durable=False,
         )
+        if self.guards is not None:
+            item = self.guards.screen(item, self._audit)
+        self.index.add(item)
         return item
+
+    def check_input(self, text: str) -> GuardResult:
+        """Run the ``input`` guards on a user's message before the model sees it (audited)."""
+        return self._screen().check(text, "input", self._audit)
+
+    def check_output(self, text: str) -> GuardResult:
+        """Run the ``output`` guards on the model's answer before the user sees it (audited)."""
+        return self._screen().check(text, "output", self._audit)
+
+    async def acheck_input(self, text: str) -> GuardResult:
+        return await self._screen().acheck(text, "input", self._audit)
+
+    async def acheck_output(self, text: str) -> GuardResult:
+        return await self._screen().acheck(text, "output", self._audit)
+
+    def _screen(self) -> ContentScreen:
+        if self.guards is None:
+            raise ConfigError("this gateway has no guards: declare 'guards:' in the policy or "
+                              "pass Gateway(..., guards=build_pipeline(policy))")  # fmt: skip
+        return self.guards
 
     def taint(self, item_id: str, *, spans: tuple[Span, ...] = (), reason: str = "") -> ContentItem:
         """Mark an item (or only ``spans`` of it) as flagged, e.g. by an injection detector."""
@@ -175,6 +207,8 @@ class Session:
             durable=False,
         )
         verdict = self._decide(call, wrapped, invalid)
+        if self.guards is not None:
+            verdict = self.guards.escalate(call, verdict, self.index)
         reservation = None
         if verdict.decision == "allow" and verdict.charges:
             verdict, reservation = self._reserve(verdict)
@@ -343,6 +377,11 @@ class Session:
         return CallResult(call.call_id or "", call.tool, call.args, "allow", proposal.verdict,
                           executed=executed, message=message, output=output, error=error,
                           content_id=content_id)  # fmt: skip
+
+    def add_tool_output(self, tool: str, output: Any) -> ContentItem:
+        """Record the result of a call executed elsewhere (a proxy's client app, an MCP server)
+        as content ``tool:NAME``, labelled exactly like a result the gateway executed."""
+        return self._record_output(tool, output, _as_text(output))
 
     def _record_output(self, tool: str, output: Any, text: str) -> ContentItem:
         policy_tool = self.gateway.policy.tools.get(tool)

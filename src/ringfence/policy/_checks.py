@@ -355,7 +355,22 @@ def holds(cond: Condition, call: ToolCall, ctx: CallContext) -> bool:
     return compile_condition(cond)(call, ctx)
 
 
+def _session_fact(attr: str, ctx: CallContext) -> Any:
+    items = ctx.origins.items() if ctx.origins is not None else []
+    if attr == "items":
+        return len(items)
+    if attr == "untrusted_seen":
+        return any(not i.label.trusted or False in i.field_trust.values() for i in items)
+    flagged = [i for i in items if i.tainted or i.taint_spans]
+    if attr == "flagged":
+        return bool(flagged)
+    return sorted({r for i in flagged for r in i.taint_reasons})
+
+
 def _subject_getter(clause: Clause) -> Callable[[ToolCall, CallContext], Any]:
+    if clause.session is not None:
+        fact = clause.session
+        return lambda call, ctx: _session_fact(fact, ctx)
     if clause.principal is not None:
         attr = clause.principal
 
@@ -385,7 +400,7 @@ def _subject_getter(clause: Clause) -> Callable[[ToolCall, CallContext], Any]:
 def _compile_clause(clause: Clause) -> Predicate:
     op, operand = clause.operators()[0], clause.operand()
     get = _subject_getter(clause)
-    where = clause.arg or f"principal.{clause.principal}"
+    where = clause.arg or f"principal.{clause.principal}" if clause.session is None else "session"
     is_principal = clause.principal is not None
     compare = _comparator(op, operand, clause.arg or "")
 

@@ -15,11 +15,14 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from ringfence.guards._config import GuardsSpec
 from ringfence.policy._types import CapScope
 
 Effect = Literal["allow", "deny", "approve"]
@@ -172,6 +175,9 @@ Operator = Literal[
 ]  # fmt: skip
 OPERATORS: tuple[str, ...] = typing.get_args(Operator)
 
+SessionAttr = Literal["flagged", "flag_reasons", "untrusted_seen", "items"]
+"""Session facts a clause can test (see ``Clause.session``)."""
+
 
 class Clause(_Strict):
     """One comparison: ``{arg: amount, gt: 20}``, ``{principal: roles, contains: vip}``,
@@ -182,6 +188,10 @@ class Clause(_Strict):
     principal: str | None = None
     """Principal attribute the clause looks at: ``id``, ``kind``, ``tenant``, ``roles``,
     ``attrs.NAME``. A missing attribute is an error (acts as deny)."""
+    session: SessionAttr | None = None
+    """What the session has seen so far: ``flagged`` (true once any content was flagged by a
+    guard, e.g. as an injection), ``flag_reasons`` (the guards' reasons), ``untrusted_seen``
+    (true once any untrusted content was seen), ``items`` (how many content items)."""
     eq: Any = None
     """Equal to."""
     ne: Any = None
@@ -217,9 +227,11 @@ class Clause(_Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Clause:
-        subjects = [k for k in ("arg", "principal") if getattr(self, k) is not None]
+        subjects = [k for k in ("arg", "principal", "session") if getattr(self, k) is not None]
         if len(subjects) != 1:
-            raise ValueError("a clause needs exactly one of 'arg: NAME' or 'principal: ATTR'")
+            raise ValueError(
+                "a clause needs exactly one of 'arg: NAME', 'principal: ATTR' or 'session: ATTR'"
+            )
         ops = self.operators()
         if len(ops) != 1:
             raise ValueError(f"a clause needs exactly one operator of {', '.join(OPERATORS)}")
@@ -381,6 +393,37 @@ DEFAULT_SOURCES: dict[str, Literal["trusted", "untrusted"]] = {
 }
 
 
+class ProxySpec(_Strict):
+    """How ``ringfence serve`` (the OpenAI-compatible proxy) applies this policy on the wire."""
+
+    on_denied_tool_call: Literal["remove", "replace"] = "remove"
+    """``remove``: drop refused tool calls, forward the allowed ones and add an explanation to the
+    assistant message; ``replace``: if any call is refused, forward none of that turn's calls and
+    replace the message with the explanation."""
+    on_blocked_input: Literal["refuse", "error"] = "refuse"
+    """A request a guard blocks gets a refusal message (``refuse``, HTTP 200) or an OpenAI-style
+    error (``error``, HTTP 400, code ``content_blocked``)."""
+    on_blocked_output: Literal["refuse", "error"] = "refuse"
+    """A response a guard blocks is replaced by a refusal (``refuse``) or becomes an error."""
+    refusal_message: str = "This request was blocked by a safety policy."
+    """The text the client sees in place of blocked content."""
+    stream_hold_back: Annotated[int, Field(ge=16)] | Literal["all"] = 256
+    """Streaming: characters held back (and checked) before text is released; ``all`` releases
+    nothing until the whole response passed the output checks."""
+    filter_tools: bool = True
+    """Drop tools the policy denies or does not declare from the request sent upstream."""
+    allow_non_text_content: bool = False
+    """Accept image/audio/file parts, which guards cannot scan (default: reject the request)."""
+    max_request_bytes: int = Field(default=1_048_576, gt=0)
+    """Larger request bodies are rejected with HTTP 413."""
+    upstream_timeout: float = 120.0
+    """Seconds to wait for the upstream (connect, and between bytes of a response)."""
+    rate_limit_per_minute: int | None = Field(default=600, gt=0)
+    """Requests per principal per minute (a keys-file entry may override it; null: no limit)."""
+
+    _parse_timeout = field_validator("upstream_timeout", mode="before")(parse_duration)
+
+
 class PolicySpec(_Strict):
     """A whole policy file. Tools not listed are denied."""
 
@@ -400,10 +443,15 @@ class PolicySpec(_Strict):
     """Conditional rules that forbid calls or require approval for them."""
     caps: list[CapSpec] = Field(default_factory=list)
     """Caps shared by several tools (each names its ``tools``)."""
+    proxy: ProxySpec | None = None
+    """Settings for ``ringfence serve`` (the OpenAI-compatible proxy); absent: the defaults."""
     approval: ApprovalDefaults = Field(default_factory=ApprovalDefaults)
     """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
     approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
     """The people who may decide approval requests, by name, with their roles."""
+    guards: GuardsSpec | None = None
+    """Guard pipelines per direction (input, untrusted, output); see ``docs/guards.md``. Absent:
+    a gateway runs no guards unless given a pipeline."""
 
     @model_validator(mode="after")
     def _approval_roles_held(self) -> PolicySpec:
@@ -426,6 +474,15 @@ class PolicySpec(_Strict):
                     f"{spec.roles} (two_person: {spec.two_person})"
                 )
         return self
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_guards(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("guards", 0) is None:
+            del data["guards"]  # so a policy without guards keeps its digest
+        if isinstance(data, dict) and data.get("proxy", 0) is None:
+            del data["proxy"]  # likewise for a policy without a proxy section
+        return data
 
 
 AllOf.model_rebuild()

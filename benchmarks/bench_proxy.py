@@ -1,0 +1,237 @@
+"""Proxy overhead: direct-to-upstream vs through `ringfence serve`, in the same run.
+
+Setup (2 cores): `ringfence mock-upstream` and `ringfence serve` run as two separate processes
+(each its own event loop and GIL); this process is the load generator (httpx, asyncio). Each
+cell sends the same requests straight to the mock and through the proxy, at 1 and 32 concurrent
+clients, non-streaming and streaming. Latency is to the last byte of the response.
+The proxy runs the policy's guard pipeline (the default guards when they can be built here;
+otherwise a declared fallback, named in the output) and writes the audit log to SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY = """
+version: 1
+name: bench-proxy
+tools:
+  get_order: {effect: allow}
+proxy:
+  rate_limit_per_minute: null
+  stream_hold_back: 256
+"""
+FALLBACK_GUARDS = """
+guards:
+  input:
+    - {use: size, with: {max_chars: 32000}, action: block}
+    - {use: unicode, action: flag}
+  untrusted:
+    - {use: size, with: {max_chars: 200000}, action: flag}
+    - {use: unicode, action: flag}
+  output:
+    - {use: secrets, action: block}
+    - {use: exfil, action: block}
+    - {use: pii, action: log}
+    - {use: refusal, action: log}
+"""
+REPLY = (
+    "Your order 4821 shipped yesterday and should arrive within three business days. "
+    "You can track it from the orders page; tell me if anything looks wrong. "
+) * 2
+PROMPT = "Hello, can you tell me where my order 4821 is? It was due last week. " * 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def guards_section() -> tuple[str, str]:
+    """The default guards if they build on this install, else the fallback (named)."""
+    from ringfence.exceptions import RingfenceError
+    from ringfence.guards import build_pipeline
+    from ringfence.policy import policy_from_yaml
+
+    try:
+        build_pipeline(policy_from_yaml(POLICY)).close()
+    except RingfenceError as exc:
+        return FALLBACK_GUARDS, f"fallback (default guards unavailable: {exc})"
+    return "", "default"
+
+
+def wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def one(client: httpx.AsyncClient, url: str, stream: bool) -> float:
+    body = {
+        "model": "m",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": "You are a helpful support agent."},
+            {"role": "user", "content": PROMPT},
+        ],
+    }
+    start = time.perf_counter()
+    if stream:
+        async with client.stream("POST", url, json=body) as resp:
+            async for _ in resp.aiter_bytes():
+                pass
+            ok = resp.status_code == 200
+    else:
+        resp = await client.post(url, json=body)
+        ok = resp.status_code == 200
+    if not ok:
+        raise RuntimeError(f"{url}: HTTP {resp.status_code}")
+    return time.perf_counter() - start
+
+
+async def cell(url: str, stream: bool, concurrency: int, total: int) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        for _ in range(min(50, total)):
+            await one(client, url, stream)
+        lat: list[float] = []
+
+        async def worker(n: int) -> None:
+            for _ in range(n):
+                lat.append(await one(client, url, stream))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(total // concurrency) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    lat.sort()
+    return {
+        "p50_ms": statistics.median(lat) * 1000,
+        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+        "rps": len(lat) / wall,
+        "n": len(lat),
+    }
+
+
+@click.command("proxy")
+@click.option("--json", "as_json", is_flag=True, help="Print only the JSON result.")
+@click.option("--requests", "n1", default=400, show_default=True, help="Requests per cell at c=1.")
+@click.option(
+    "--requests-32", "n32", default=1600, show_default=True, help="Requests per cell at c=32."
+)
+@click.option(
+    "--upstream-latency-ms",
+    default=0.0,
+    show_default=True,
+    help="Simulated model latency in the mock (0: measure pure overhead).",
+)
+def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
+    """Proxy overhead and throughput vs direct, on loopback."""
+    exe = str(Path(sys.executable).with_name("ringfence"))
+    guards, guards_used = guards_section()
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "mock.json"
+        script.write_text(
+            json.dumps(
+                {"latency_ms": upstream_latency_ms, "chunk_chars": 16, "default": {"text": REPLY}}
+            )
+        )
+        policy = Path(tmp) / "policy.yaml"
+        policy.write_text(POLICY + guards)
+        mport, pport = free_port(), free_port()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        procs = [
+            subprocess.Popen(
+                [exe, "mock-upstream", "--port", str(mport), "--script", str(script)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            ),
+            subprocess.Popen(
+                [
+                    exe,
+                    "serve",
+                    "--policy",
+                    str(policy),
+                    "--no-auth",
+                    "--port",
+                    str(pport),
+                    "--upstream",
+                    f"http://127.0.0.1:{mport}/v1",
+                    "--db",
+                    str(Path(tmp) / "bench.db"),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            ),
+        ]
+        try:
+            wait_ready(f"http://127.0.0.1:{mport}/healthz")
+            wait_ready(f"http://127.0.0.1:{pport}/healthz")
+            result = asyncio.run(run_all(mport, pport, n1, n32))
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(10)
+    result["setup"] = {
+        "guards": guards_used,
+        "upstream_latency_ms": upstream_latency_ms,
+        "cores": os.cpu_count(),
+        "processes": "mock, proxy, load generator",
+        "audit": "SQLite WAL synchronous=FULL",
+    }
+    click.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+async def run_all(mport: int, pport: int, n1: int, n32: int) -> dict[str, object]:
+    direct = f"http://127.0.0.1:{mport}/v1/chat/completions"
+    proxy = f"http://127.0.0.1:{pport}/v1/chat/completions"
+    modes: dict[str, dict[str, float]] = {}
+    for stream in (False, True):
+        for conc, total in ((1, n1), (32, n32)):
+            name = f"{'stream' if stream else 'plain'}_c{conc}"
+            d = await cell(direct, stream, conc, total)
+            p = await cell(proxy, stream, conc, total)
+            modes[name] = {
+                "direct_p50_ms": round(d["p50_ms"], 3),
+                "proxy_p50_ms": round(p["p50_ms"], 3),
+                "direct_p99_ms": round(d["p99_ms"], 3),
+                "proxy_p99_ms": round(p["p99_ms"], 3),
+                "overhead_p50_ms": round(p["p50_ms"] - d["p50_ms"], 3),
+                "overhead_p99_ms": round(p["p99_ms"] - d["p99_ms"], 3),
+                "rps_direct": round(d["rps"], 1),
+                "rps_through_proxy": round(p["rps"], 1),
+                "requests": int(p["n"]),
+            }
+    head, tput = modes["plain_c1"], modes["plain_c32"]
+    return {
+        "overhead_p50_ms": head["overhead_p50_ms"],
+        "overhead_p99_ms": head["overhead_p99_ms"],
+        "rps_through_proxy": tput["rps_through_proxy"],
+        "rps_direct": tput["rps_direct"],
+        "throughput_ratio": round(tput["rps_through_proxy"] / tput["rps_direct"], 3),
+        "headline": "overhead at 1 client, throughput at 32 clients, non-streaming",
+        "modes": modes,
+    }

@@ -1,0 +1,464 @@
+"""The OpenAI-compatible guarding proxy: a Starlette app in front of a model endpoint.
+
+``POST /v1/chat/completions`` (streaming or not), ``GET /v1/models``, ``GET /healthz``,
+``GET /readyz`` and ``GET /metrics``. Every chat request: authenticate the key -> rate limit ->
+read the body within the size limit -> label and check the conversation (worker thread) ->
+upstream -> check and decide the response -> client. Failures anywhere fail closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ringfence.approval import ApprovalQueue
+from ringfence.exceptions import ApprovalError, UpstreamError
+from ringfence.gateway import Gateway
+from ringfence.policy import Principal
+from ringfence.server._exchange import Exchange, Refusal, proxy_spec
+from ringfence.server._guarding import ContentChecker, SessionGuards
+from ringfence.server._keys import Client, KeyRing
+from ringfence.server._limits import RateLimiter
+from ringfence.server._logs import since_ms
+from ringfence.server._metrics import Metrics
+from ringfence.server._upstream import (
+    error_response,
+    make_client,
+    map_transport_error,
+    parse_json,
+    sse_payloads,
+    status_error,
+)
+from ringfence.server._wire import Json, error_body, sse
+
+log = logging.getLogger("ringfence.server.proxy")
+
+SESSION_HEADER = "x-ringfence-session"
+CHAT = "/v1/chat/completions"
+CLAIM = "/v1/ringfence/approvals/{request_id}/claim"
+
+
+@dataclass
+class ProxyConfig:
+    """Everything the proxy app needs. ``keys=None`` means no authentication: every request
+    acts for ``anonymous`` (use only on loopback)."""
+
+    gateway: Gateway
+    upstream: str
+    keys: KeyRing | None = None
+    checker: ContentChecker = field(default_factory=SessionGuards)
+    upstream_key: str | None = None
+    anonymous: Principal = field(default_factory=lambda: Principal("anonymous"))
+    transport: httpx.AsyncBaseTransport | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+    approvals: ApprovalQueue | None = None
+    """The gateway's approval queue; enables the claim endpoint for approved calls."""
+    clock: Callable[[], float] = time.monotonic
+
+
+class Proxy:
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.spec = proxy_spec(config.gateway)
+        self.metrics = config.metrics
+        self.limiter = RateLimiter(config.clock)
+        self.client: httpx.AsyncClient | None = None
+        self._ready_cache: tuple[float, bool, str] = (0.0, False, "not checked")
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        self.client = make_client(
+            self.config.upstream,
+            timeout_s=self.spec.upstream_timeout,
+            api_key=self.config.upstream_key,
+            transport=self.config.transport,
+        )
+        try:
+            yield
+        finally:
+            await self.client.aclose()
+            self.config.gateway.audit.flush()
+
+    def app(self) -> Starlette:
+        routes = [
+            Route(CHAT, self.chat, methods=["POST"]),
+            Route("/v1/models", self.models, methods=["GET"]),
+            Route(CLAIM, self.claim, methods=["POST"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/metrics", self.metrics_endpoint, methods=["GET"]),
+        ]
+        return Starlette(routes=routes, lifespan=self.lifespan)
+
+    # --- auth, limits, body ----------------------------------------------------------------
+
+    def _authenticate(self, request: Request) -> Client | JSONResponse:
+        if self.config.keys is None:
+            return Client(self.config.anonymous)
+        header = request.headers.get("authorization", "")
+        key = header[7:].strip() if header.lower().startswith("bearer ") else None
+        client = self.config.keys.authenticate(key)
+        if client is None:
+            return _error(
+                401,
+                error_body("invalid or missing API key", "authentication_error", "invalid_api_key"),
+            )
+        limit = client.rate_limit_per_minute or self.spec.rate_limit_per_minute
+        ok, retry = self.limiter.allow(client.principal.id, limit)
+        if not ok:
+            self.metrics.rate_limited.inc()
+            resp = _error(
+                429,
+                error_body(
+                    "rate limit exceeded for this key", "rate_limit_error", "rate_limit_exceeded"
+                ),
+            )
+            resp.headers["retry-after"] = str(max(1, round(retry)))
+            return resp
+        return client
+
+    async def _read_body(self, request: Request) -> Json | JSONResponse:
+        limit = self.spec.max_request_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            return _too_large(limit)
+        chunks, size = [], 0
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                return _too_large(limit)
+            chunks.append(part)
+        try:
+            body = json.loads(b"".join(chunks))
+        except ValueError:
+            return _error(
+                400,
+                error_body(
+                    "the request body is not valid JSON", "invalid_request_error", "invalid_json"
+                ),
+            )
+        if not isinstance(body, dict):
+            return _error(
+                400,
+                error_body(
+                    "the request body must be a JSON object",
+                    "invalid_request_error",
+                    "invalid_json",
+                ),
+            )
+        return body
+
+    # --- chat completions ------------------------------------------------------------------
+
+    async def chat(self, request: Request) -> Response:
+        started = time.perf_counter()
+        self.metrics.inflight.inc()
+        response: Response | None = None
+        exchange: Exchange | None = None
+        try:
+            response, exchange = await self._chat(request)
+            return response
+        finally:
+            self.metrics.inflight.inc(amount=-1)
+            status = response.status_code if response is not None else 500
+            self.metrics.requests.inc(CHAT, str(status))
+            self.metrics.request_latency.observe(time.perf_counter() - started, CHAT)
+            log.info(
+                "chat",
+                extra={
+                    "request_id": exchange.request_id if exchange else None,
+                    "principal": exchange.principal.id if exchange else None,
+                    "status": status,
+                    "stream": exchange.stream if exchange else None,
+                    "latency_ms": since_ms(started),
+                },
+            )
+
+    async def _chat(self, request: Request) -> tuple[Response, Exchange | None]:
+        client = self._authenticate(request)
+        if isinstance(client, Response):
+            return client, None
+        body = await self._read_body(request)
+        if isinstance(body, Response):
+            return body, None
+        cfg = self.config
+        exchange = Exchange(
+            cfg.gateway,
+            cfg.checker,
+            self.metrics,
+            client.principal,
+            body,
+            request.headers.get(SESSION_HEADER),
+        )
+        try:
+            prepared = await anyio.to_thread.run_sync(exchange.prepare)
+        except Exception as exc:  # labelling or checks failed: fail closed
+            log.exception("request checks failed", extra={"request_id": exchange.request_id})
+            return _error(
+                500,
+                error_body(
+                    f"request checks failed: {type(exc).__name__}", "server_error", "check_failed"
+                ),
+            ), exchange
+        if isinstance(prepared, Refusal):
+            return _refusal_response(prepared), exchange
+        if exchange.stream:
+            return await self._stream(exchange, prepared), exchange
+        return await self._complete(exchange, prepared), exchange
+
+    async def _complete(self, exchange: Exchange, body: Json) -> Response:
+        assert self.client is not None
+        started = time.perf_counter()
+        try:
+            resp = await self.client.post("chat/completions", json=body)
+            self.metrics.upstream_latency.observe(time.perf_counter() - started)
+            if resp.status_code != 200:
+                self.metrics.upstream_errors.inc("status")
+                return _error(*status_error(resp.status_code, resp.content))
+            upstream = parse_json(resp.content)
+        except httpx.HTTPError as exc:
+            return self._upstream_failed(map_transport_error(exc))
+        except UpstreamError as exc:
+            return self._upstream_failed(exc)
+        try:
+            status, out = await anyio.to_thread.run_sync(exchange.respond, upstream)
+        except Exception as exc:
+            log.exception("response checks failed", extra={"request_id": exchange.request_id})
+            return _error(
+                500,
+                error_body(
+                    f"response checks failed: {type(exc).__name__}", "server_error", "check_failed"
+                ),
+            )
+        return _json(status, out)
+
+    def _upstream_failed(self, err: UpstreamError) -> Response:
+        self.metrics.upstream_errors.inc(err.kind)
+        return _error(*error_response(err))
+
+    async def _stream(self, exchange: Exchange, body: Json) -> Response:
+        assert self.client is not None
+        started = time.perf_counter()
+        try:
+            req = self.client.build_request("POST", "chat/completions", json=body)
+            resp = await self.client.send(req, stream=True)
+        except httpx.HTTPError as exc:
+            return self._upstream_failed(map_transport_error(exc))
+        self.metrics.upstream_latency.observe(time.perf_counter() - started)
+        if resp.status_code != 200:
+            content = await _read_closing(resp)
+            self.metrics.upstream_errors.inc("status")
+            return _error(*status_error(resp.status_code, content))
+        return StreamingResponse(
+            self._relay(exchange, resp),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache"},
+        )
+
+    async def _relay(self, exchange: Exchange, resp: httpx.Response) -> AsyncIterator[bytes]:
+        """Upstream events in, checked events out. Tool calls leave only after the decision."""
+        flt = exchange.stream_filter()
+        done = False
+        try:
+            async for data in sse_payloads(resp):
+                if data.strip() == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(data)
+                if isinstance(chunk, dict) and chunk.get("error"):
+                    raise UpstreamError("upstream reported an error mid-stream", "status")
+                for event in flt.feed(chunk):
+                    yield event
+            if not done and not flt.finished_choices():
+                raise UpstreamError("upstream stream ended before it finished", "reset")
+            for event in await anyio.to_thread.run_sync(flt.finish):
+                yield event
+        except httpx.HTTPError as exc:
+            yield self._stream_error(map_transport_error(exc))
+        except UpstreamError as exc:
+            yield self._stream_error(exc)
+        except ValueError as exc:  # a chunk that is not JSON
+            yield self._stream_error(UpstreamError(f"bad upstream chunk: {exc}", "protocol"))
+        finally:
+            await resp.aclose()
+
+    def _stream_error(self, err: UpstreamError) -> bytes:
+        self.metrics.upstream_errors.inc(err.kind)
+        return sse(error_response(err)[1])
+
+    # --- approvals ----------------------------------------------------------------------------
+
+    async def claim(self, request: Request) -> Response:
+        """Hand an approved call to the app that proposed it, exactly once."""
+        client = self._authenticate(request)
+        if isinstance(client, Response):
+            return client
+        queue = self.config.approvals
+        if queue is None:
+            return _error(
+                404,
+                error_body(
+                    "approvals are not enabled", "invalid_request_error", "approvals_disabled"
+                ),
+            )
+        rid = str(request.path_params["request_id"])
+        result = await anyio.to_thread.run_sync(
+            claim_approved, queue, self.config.gateway, rid, client.principal.id
+        )
+        return _json(*result)
+
+    # --- models, health, metrics -----------------------------------------------------------
+
+    async def models(self, request: Request) -> Response:
+        client = self._authenticate(request)
+        if isinstance(client, Response):
+            return client
+        assert self.client is not None
+        try:
+            resp = await self.client.get("models")
+            if resp.status_code != 200:
+                return _error(*status_error(resp.status_code, resp.content))
+            return _json(200, parse_json(resp.content))
+        except httpx.HTTPError as exc:
+            return self._upstream_failed(map_transport_error(exc))
+        except UpstreamError as exc:
+            return self._upstream_failed(exc)
+
+    async def healthz(self, _request: Request) -> Response:
+        return _json(200, {"status": "ok"})
+
+    async def readyz(self, _request: Request) -> Response:
+        checks = {
+            "store": _store_ok(self.config.gateway),
+            "guards": _guards_ok(self.config),
+            "upstream": await self._upstream_ok(),
+        }
+        ready = all(ok for ok, _ in checks.values())
+        body = {
+            "ready": ready,
+            "checks": {k: {"ok": ok, "detail": d} for k, (ok, d) in checks.items()},
+        }
+        return _json(200 if ready else 503, body)
+
+    async def _upstream_ok(self) -> tuple[bool, str]:
+        stamp, ok, detail = self._ready_cache
+        if time.monotonic() - stamp < 5.0:
+            return ok, detail
+        assert self.client is not None
+        try:
+            resp = await self.client.get("models", timeout=2.0)
+            ok, detail = resp.status_code == 200, f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            ok, detail = False, str(map_transport_error(exc))
+        self._ready_cache = (time.monotonic(), ok, detail)
+        return ok, detail
+
+    async def metrics_endpoint(self, _request: Request) -> Response:
+        return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def claim_approved(
+    queue: ApprovalQueue, gateway: Gateway, request_id: str, principal: str
+) -> tuple[int, Json]:
+    """(status, body): the approved tool call to execute, or why there is none."""
+    try:
+        queue.expire_due(ids=[request_id])
+        req = queue.get(request_id)
+    except ApprovalError:
+        req = None
+    if req is None or req.principal.id != principal:
+        return 404, error_body("no such approval request", "invalid_request_error", "not_found")
+    if req.state != "approved":
+        body = error_body(
+            f"the request is {req.state}, not approved",
+            "invalid_request_error",
+            f"approval_{req.state}",
+        )
+        return 409, body
+    req, won = queue._claim(request_id, "delegated", gateway.audit)
+    if not won:
+        return 409, error_body(
+            "the approved call was already claimed", "invalid_request_error", "approval_executed"
+        )
+    call = {
+        "id": req.call_id,
+        "type": "function",
+        "function": {"name": req.tool, "arguments": json.dumps(req.args)},
+    }
+    return 200, {"approval": {"id": req.id, "state": req.state}, "tool_call": call}
+
+
+def _store_ok(gateway: Gateway) -> tuple[bool, str]:
+    try:
+        with gateway.store.read() as conn:
+            conn.execute("SELECT 1").fetchone()
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, gateway.store.path
+
+
+def _guards_ok(config: ProxyConfig) -> tuple[bool, str]:
+    if isinstance(config.checker, SessionGuards) and config.gateway.guards is None:
+        return False, "the gateway has no guard pipeline: every check fails closed"
+    return True, type(config.checker).__name__
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _error(status: int, body: Json) -> JSONResponse:
+    return JSONResponse(body, status_code=status)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return _error(
+        413,
+        error_body(
+            f"request body larger than {limit} bytes", "invalid_request_error", "request_too_large"
+        ),
+    )
+
+
+def _refusal_response(refusal: Refusal) -> Response:
+    if refusal.stream is not None:
+        chunks = refusal.stream
+
+        async def gen() -> AsyncIterator[bytes]:
+            for c in chunks:
+                yield c
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+    return _json(refusal.status, refusal.body)
+
+
+async def _read_closing(resp: httpx.Response) -> bytes:
+    try:
+        return await resp.aread()
+    except httpx.HTTPError:
+        return b""
+    finally:
+        await resp.aclose()
+
+
+def build_app(config: ProxyConfig) -> Starlette:
+    """The proxy as an ASGI app (serve it with uvicorn)."""
+    return Proxy(config).app()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -98,3 +99,15 @@ def test_policy_and_event_references_are_up_to_date() -> None:
 
     assert (ROOT / "docs" / "policy-reference.md").read_text() == policy(), "run `make docs`"
     assert (ROOT / "docs" / "audit-events.md").read_text() == events(), "run `make docs`"
+
+
+def test_every_event_module_is_in_the_reference() -> None:
+    from ringfence.audit._reference import EVENT_MODULES
+
+    src = ROOT / "src"
+    defining = {
+        ".".join(p.relative_to(src).with_suffix("").parts)
+        for p in src.rglob("*.py")
+        if re.search(r"^@event_kind$", p.read_text(), re.MULTILINE)
+    }
+    assert defining <= set(EVENT_MODULES), f"add to EVENT_MODULES: {defining - set(EVENT_MODULES)}"

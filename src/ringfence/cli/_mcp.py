@@ -83,7 +83,7 @@ def mcp_gateway(policy_path: str, db: str, principal: str, tenant: str | None,
     who = Principal(principal, tenant=tenant)
 
     def factory(client: object) -> McpGateway:
-        return McpGateway(gateway, client, who)  # type: ignore[arg-type]
+        return McpGateway(gateway, client, who)  # type: ignore[arg-type,unused-ignore]
 
     target: str | list[str] = upstream_url or list(command)
     try:

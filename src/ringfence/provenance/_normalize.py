@@ -41,6 +41,7 @@ _IBAN_TOKEN = re.compile(
     r"(?![A-Za-z0-9])"
 )
 _URL_TRAIL = ".,;:!?"
+_QUOTES = "'`"
 
 
 def clean_text(text: str) -> str:
@@ -138,7 +139,7 @@ def canonical_email(value: str) -> str | None:
     """Lower-cased address without ``mailto:``, if ``value`` is exactly one e-mail address."""
     if "@" not in value:
         return None
-    text = value.strip()
+    text = value.strip().strip(_QUOTES)
     if text.lower().startswith("mailto:"):
         text = text[7:]
     match = _EMAIL.fullmatch(text)
@@ -146,7 +147,8 @@ def canonical_email(value: str) -> str | None:
 
 
 def emails_in(text: str) -> set[str]:
-    return {m.group(0).casefold().rstrip(".") for m in _EMAIL.finditer(text)}
+    # quotes are legal in the local part but in prose they quote the address: 'bob@x.org'
+    return {m.group(0).casefold().rstrip(".").lstrip(_QUOTES) for m in _EMAIL.finditer(text)}
 
 
 def canonical_url(value: str) -> str | None:

@@ -5,9 +5,10 @@ matched against the raw text, not AgentDojo's re-wrapped rendering). The modes d
 carries trust and what a guard's finding taints:
 
 - ``item``: the result is one item with the tool's trust (``output.trusted``); field trust is
-  ignored; anything a guard flags taints the whole result.
+  ignored, so the guards check all of it; anything they flag taints the whole result.
 - ``field``: the pack's ``trusted_fields`` / ``untrusted_fields`` apply (a transaction's
-  counterparty is trusted, its subject is not); a flag taints the whole result.
+  counterparty is trusted, its subject is not); the guards check the untrusted fields, and a
+  flag taints the whole result, trusted fields included.
 - ``span``: field trust as in ``field``; the untrusted fields (one per line) form one text item
   that the guards check like a document, and a flag taints only the flagged passage (the
   detector's segment, a few lines). Trusted fields of the same result keep their trust; the rest
@@ -51,7 +52,7 @@ class DojoRecorder:
         if not is_structured(raw):
             return self._whole(session, text, source, trusted, None, {}, base)
         fields = dict(leaves(raw))
-        if self.mode in ("item", "field") or not fields:
+        if self.mode == "item" or not fields:
             return self._whole(session, text, source, trusted, fields or None, field_trust, base)
         return self._split(session, text, source, trusted, fields, field_trust, base)
 
@@ -102,17 +103,20 @@ class DojoRecorder:
         trust = {path: _trust_of(path, trusted, field_trust) for path in fields}
         kept = {p: t for p, t in fields.items() if trust[p]}
         outside = [t for p, t in fields.items() if not trust[p] and t.strip()]
-        first: ContentItem | None = None
+        made: list[ContentItem] = []
         if kept:
-            first = session.add_content(text, source=source, trusted=True, fields=kept,
-                                        item_id=base)  # fmt: skip
-        if outside or first is None:
+            made.append(session.add_content(text, source=source, trusted=True, fields=kept,
+                                            item_id=base))  # fmt: skip
+        if outside or not made:
             item = session.add_content("\n".join(outside), source=source, trusted=False,
                                        item_id=f"{base}/untrusted")  # fmt: skip
             if self.mode == "span-trusting":
                 item = _trust_unflagged(session, item)
-            first = first or item
-        return first
+            made.append(item)
+            if self.mode == "field" and (item.tainted or item.taint_spans):
+                reason = "; ".join(item.taint_reasons)  # a flag taints the whole result
+                made = [session.taint(i.id, reason=reason) for i in made]
+        return made[0]
 
 
 def _trust_of(path: str, trusted: bool, field_trust: dict[str, bool]) -> bool:

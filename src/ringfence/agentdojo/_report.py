@@ -95,7 +95,8 @@ def _figures(outs: list[Outcome]) -> dict[str, Any]:
         by_suite[o.unit.suite].append(o)
     suites = {name: _section(group) for name, group in by_suite.items()}
     overall = _section(outs)
-    overall.pop("successes", None)
+    overall.pop("successes", None)  # ids repeat across suites: per suite only
+    overall.pop("per_injection_task", None)
     return {"suites": suites, "overall": overall}
 
 

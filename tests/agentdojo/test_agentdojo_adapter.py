@@ -106,3 +106,13 @@ def test_the_fast_loader_builds_agentdojo_s_environment(default_ctx):
         with quiet():
             theirs = s.load_and_inject_default_environment(texts)
         assert load_environment(name, texts).model_dump() == theirs.model_dump()
+
+
+def test_synthetic_ground_truths_only_for_workspace_injection_tasks_6_to_13(default_ctx):
+    [travel] = run_unit(default_ctx, Unit("travel", "user_task_2", "injection_task_6", "direct"),
+                        ["worst-case"], ["span"])  # fmt: skip
+    assert travel.injection_seen and not travel.synthetic and travel.refused == 0
+    assert travel.attacked  # its goal is the answer text: no tool call to refuse
+    unit = Unit("workspace", "user_task_24", "injection_task_8", "direct")
+    [none] = run_unit(Context(pack="none"), unit, ["worst-case"], ["span"])
+    assert none.synthetic and none.attacked

@@ -75,7 +75,7 @@ def run_worst_case(
             if not calls and synthetic:
                 with quiet():
                     calls = synthetic_ground_truth(
-                        injection_task, pre_environment, runner.environment
+                        runner.suite_name, injection_task, pre_environment, runner.environment
                     )
                 used_synthetic = bool(calls)
             _obey(runner, calls)

@@ -8,7 +8,6 @@ is often not verbatim in the rendered text).
 
 from __future__ import annotations
 
-import datetime
 import enum
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -55,11 +54,9 @@ def _join(prefix: str, name: str) -> str:
 
 
 def _scalar(value: Any) -> str:
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    if isinstance(value, datetime.datetime | datetime.date):
-        return str(value)
-    return str(value)
+    """Enums by value (``received``), everything else as ``str`` (dates: ``2024-05-15 10:00:00``,
+    as AgentDojo renders them)."""
+    return str(value.value) if isinstance(value, enum.Enum) else str(value)
 
 
 def is_structured(raw: Any) -> bool:

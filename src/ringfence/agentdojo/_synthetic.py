@@ -51,9 +51,11 @@ def _files_to_attacker(file_ids: list[str], next_id: int) -> list[Any]:
     ]
 
 
-def synthetic_ground_truth(task: Any, pre: Any, env: Any) -> list[Any]:
+def synthetic_ground_truth(suite_name: str, task: Any, pre: Any, env: Any) -> list[Any]:
     """Calls for workspace injection tasks 6-13 (``pre``: the pair's environment before the
     run, ``env``: now); an empty list for any other task."""
+    if suite_name != "workspace" or task.ID not in SYNTHETIC_TASKS:
+        return []
     next_id = int(env.inbox._get_next_id())
     tid = task.ID
     if tid in ("injection_task_6", "injection_task_8", "injection_task_9"):

@@ -36,6 +36,7 @@ def _benign(outs: list[Outcome]) -> dict[str, Any]:
         "utility_with_approvals": _rate(sum(o.utility_with_approvals for o in outs), n),
         "approvals_per_task": _rate(requests, n),
         "approvals": requests,
+        "benign_runs_flagged": sum(o.flagged for o in outs),
         "tasks_needing_approval": sorted(o.unit.user_task for o in outs if o.approvals),
         "tasks_failed_with_approvals": sorted(
             o.unit.user_task for o in outs if not o.utility_with_approvals
@@ -60,6 +61,7 @@ def _attacked(outs: list[Outcome]) -> dict[str, Any]:
             sum(o.utility_with_approvals for o in outs), n
         ),
         "injection_not_seen": sum(not o.injection_seen for o in outs),
+        "runs_injection_flagged": sum(o.injection_flagged for o in outs),
         "injected_requests": len(injected),
         "injected_requests_shown": sum(a.shown is not None for a in injected),
         "per_attack": _per(outs, lambda o: o.unit.attack or ""),

@@ -27,7 +27,7 @@ from ringfence.agentdojo._loader import (
     quiet,
     suite,
 )
-from ringfence.agentdojo._operator import ApprovalRecord, Human
+from ringfence.agentdojo._operator import ApprovalRecord, Human, carrying
 from ringfence.agentdojo._packs import load_pack
 from ringfence.agentdojo._recording import Mode
 from ringfence.agentdojo._runner import DojoRunner, tool_names
@@ -72,6 +72,10 @@ class Outcome:
     refused: int = 0
     """Calls the policy denied (or that errored) in the run with approvals."""
     injection_seen: bool = False
+    flagged: bool = False
+    """A guard flagged some content the agent read (in a benign run: a false positive)."""
+    injection_flagged: bool = False
+    """A guard flagged content that carries the injected text."""
     synthetic: bool = False
     error: str | None = None
 
@@ -90,6 +94,8 @@ class Outcome:
             "approvals": [a.to_dict() for a in self.approvals],
             "refused": self.refused,
             "injection_seen": self.injection_seen,
+            "flagged": self.flagged,
+            "injection_flagged": self.injection_flagged,
             "synthetic": self.synthetic,
             "error": self.error,
         }
@@ -161,6 +167,8 @@ class _Single:
     refused: int
     run: AgentRun
     seen: bool
+    flagged: bool
+    caught: bool
 
 
 def run_unit(ctx: Context, unit: Unit, agents: list[AgentKind], modes: list[Mode]) -> list[Outcome]:
@@ -228,6 +236,8 @@ def _outcome(
         approvals=helped.approvals,
         refused=helped.refused,
         injection_seen=helped.seen,
+        flagged=helped.flagged,
+        injection_flagged=helped.caught,
         synthetic=helped.run.synthetic,
     )
 
@@ -257,7 +267,11 @@ def _single(
         attacked = check(injection_task) if injection_task is not None else None
         refused = sum(1 for s in runner.steps if s.record.decision in ("deny", "error"))
         seen = any(s.saw_injection for s in runner.steps)
-        return _Single(utility, attacked, list(runner.operator.records), refused, done, seen)
+        flagged = [i for i in runner.session.index.items() if i.tainted or i.taint_spans]
+        carries = carrying(runner.session.index, runner.needles)
+        caught = any(carries(i.id, None) for i in flagged)
+        records = list(runner.operator.records)
+        return _Single(utility, attacked, records, refused, done, seen, bool(flagged), caught)
 
 
 def _act(

@@ -157,3 +157,21 @@ def test_call_approved_while_waiting_runs_once_on_the_server(tmp_path):
         (True, False, True),  # handed to the gateway's caller side: the MCP server
         (False, False, True),  # then run there, and its result recorded
     ]
+
+
+def test_mcp_gateway_cli_starts_with_the_default_guards(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(SERVING_POLICY)  # no guards: section
+
+    async def body():
+        from mcp import StdioServerParameters
+
+        exe = str(Path(sys.executable).with_name("ringfence"))
+        args = ["mcp-gateway", "--policy", str(policy), "--db", str(tmp_path / "cli.db")]
+        params = StdioServerParameters(command=exe, args=[*args, "--", *FIXTURE])
+        async with Client(params) as client:
+            return sorted(t.name for t in (await client.list_tools()).tools)
+
+    listed = anyio.run(body)
+    assert "get_order" in listed
+    assert "multiply" not in listed  # its description: flagged by the injection detector

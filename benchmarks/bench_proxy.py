@@ -4,8 +4,9 @@ Setup (2 cores): `ringfence mock-upstream` and `ringfence serve` run as two sepa
 (each its own event loop and GIL); this process is the load generator (httpx, asyncio). Each
 cell sends the same requests straight to the mock and through the proxy, at 1 and 32 concurrent
 clients, non-streaming and streaming. Latency is to the last byte of the response.
-The proxy runs the policy's guard pipeline (the default guards when they can be built here;
-otherwise a declared fallback, named in the output) and writes the audit log to SQLite.
+The proxy runs the default guard pipelines (the policy has no `guards:` section: input and
+untrusted with the injection detector, output with secrets, exfil, PII and refusal) and writes
+the audit log to SQLite; the guards it reports on `/readyz` are included in the output.
 """
 
 from __future__ import annotations
@@ -34,20 +35,6 @@ proxy:
   rate_limit_per_minute: null
   stream_hold_back: 256
 """
-FALLBACK_GUARDS = """
-guards:
-  input:
-    - {use: size, with: {max_chars: 32000}, action: block}
-    - {use: unicode, action: flag}
-  untrusted:
-    - {use: size, with: {max_chars: 200000}, action: flag}
-    - {use: unicode, action: flag}
-  output:
-    - {use: secrets, action: block}
-    - {use: exfil, action: block}
-    - {use: pii, action: log}
-    - {use: refusal, action: log}
-"""
 REPLY = (
     "Your order 4821 shipped yesterday and should arrive within three business days. "
     "You can track it from the orders page; tell me if anything looks wrong. "
@@ -61,17 +48,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def guards_section() -> tuple[str, str]:
-    """The default guards if they build on this install, else the fallback (named)."""
-    from ringfence.exceptions import RingfenceError
-    from ringfence.guards import build_pipeline
-    from ringfence.policy import policy_from_yaml
-
-    try:
-        build_pipeline(policy_from_yaml(POLICY)).close()
-    except RingfenceError as exc:
-        return FALLBACK_GUARDS, f"fallback (default guards unavailable: {exc})"
-    return "", "default"
+def proxy_guards(url: str) -> str:
+    """The guard pipelines the running proxy reports (fails when it is not ready)."""
+    ready = httpx.get(url, timeout=10).json()
+    guards = ready["checks"]["guards"]
+    if not guards["ok"] or "injection" not in guards["detail"]:
+        raise RuntimeError(f"the proxy does not run the default guards: {guards}")
+    return str(guards["detail"])
 
 
 def wait_ready(url: str, timeout: float = 30) -> None:
@@ -147,7 +130,6 @@ async def cell(url: str, stream: bool, concurrency: int, total: int) -> dict[str
 def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
     """Proxy overhead and throughput vs direct, on loopback."""
     exe = str(Path(sys.executable).with_name("ringfence"))
-    guards, guards_used = guards_section()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "mock.json"
         script.write_text(
@@ -156,7 +138,7 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
             )
         )
         policy = Path(tmp) / "policy.yaml"
-        policy.write_text(POLICY + guards)
+        policy.write_text(POLICY)
         mport, pport = free_port(), free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         procs = [
@@ -190,13 +172,14 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
         try:
             wait_ready(f"http://127.0.0.1:{mport}/healthz")
             wait_ready(f"http://127.0.0.1:{pport}/healthz")
+            guards_used = proxy_guards(f"http://127.0.0.1:{pport}/readyz")
             result = asyncio.run(run_all(mport, pport, n1, n32))
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(10)
     result["setup"] = {
-        "guards": guards_used,
+        "guards": f"default ({guards_used})",
         "upstream_latency_ms": upstream_latency_ms,
         "cores": os.cpu_count(),
         "processes": "mock, proxy, load generator",

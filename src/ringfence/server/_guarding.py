@@ -32,6 +32,8 @@ class Check:
     findings: tuple[Any, ...] = ()
     latency_ms: float = 0.0
     errors: tuple[str, ...] = ()
+    text: str | None = None
+    """The rewritten text when a guard changed it (redaction, normalisation); else ``None``."""
 
     @property
     def blocked(self) -> bool:
@@ -40,6 +42,8 @@ class Check:
     def summary(self) -> dict[str, Any]:
         kinds = sorted({str(getattr(f, "kind", f)) for f in self.findings})
         out: dict[str, Any] = {"verdict": self.verdict, "findings": kinds}
+        if self.text is not None:
+            out["rewritten"] = True
         if self.errors:
             out["errors"] = list(self.errors)
         return out
@@ -55,7 +59,9 @@ class ContentChecker(Protocol):
     def scan(self, session: Session, item: ContentItem) -> Check: ...
 
 
-def _from_result(direction: Direction, result: Any, started: float) -> Check:
+def _from_result(
+    direction: Direction, result: Any, started: float, original: str | None = None
+) -> Check:
     raw = str(getattr(result, "verdict", "error"))
     verdict: GuardVerdict = "error"
     if raw in ("pass", "flag", "block"):
@@ -64,9 +70,10 @@ def _from_result(direction: Direction, result: Any, started: float) -> Check:
     latency = getattr(result, "latency_ms", None)
     if latency is None:
         latency = (time.perf_counter() - started) * 1000
-    return Check(
-        direction, verdict, tuple(getattr(result, "findings", ()) or ()), float(latency), errors
-    )
+    text = getattr(result, "text", None)
+    rewritten = text if isinstance(text, str) and text != original else None
+    findings = tuple(getattr(result, "findings", ()) or ())
+    return Check(direction, verdict, findings, float(latency), errors, rewritten)
 
 
 def _audit_error(session: Session, where: str, exc: BaseException | str) -> str:
@@ -103,7 +110,7 @@ class SessionGuards:
             result = fn(text)
         except Exception as exc:  # a guard that raises never passes
             return Check(direction, "error", errors=(_audit_error(session, "guards", exc),))
-        return _from_result(direction, result, started)
+        return _from_result(direction, result, started, text)
 
     def scan(self, session: Session, item: ContentItem) -> Check:
         direction = scan_direction(item)
@@ -118,7 +125,7 @@ class SessionGuards:
             session.taint(item.id, reason="not scanned: no guard report")
             why = _audit_error(session, f"guards.{direction}", f"no report for {item.id}")
             return Check(direction, "error", errors=(why,))
-        return _from_result(direction, report.result, time.perf_counter())
+        return _from_result(direction, report.result, time.perf_counter(), item.text)
 
 
 def _unavailable(session: Session, direction: Direction) -> Check:

@@ -28,7 +28,7 @@ from ringfence.exceptions import ApprovalError, UpstreamError
 from ringfence.gateway import Gateway
 from ringfence.policy import Principal
 from ringfence.server._exchange import Exchange, Refusal, proxy_spec
-from ringfence.server._guarding import ContentChecker, SessionGuards
+from ringfence.server._guarding import ContentChecker, Direction, SessionGuards
 from ringfence.server._keys import Client, KeyRing
 from ringfence.server._limits import RateLimiter
 from ringfence.server._logs import since_ms
@@ -389,7 +389,7 @@ def claim_approved(
             f"approval_{req.state}",
         )
         return 409, body
-    req, won = queue._claim(request_id, "delegated", gateway.audit)
+    req, won = queue.claim(request_id, execution="delegated", audit=gateway.audit)
     if not won:
         return 409, error_body(
             "the approved call was already claimed", "invalid_request_error", "approval_executed"
@@ -412,9 +412,13 @@ def _store_ok(gateway: Gateway) -> tuple[bool, str]:
 
 
 def _guards_ok(config: ProxyConfig) -> tuple[bool, str]:
-    if isinstance(config.checker, SessionGuards) and config.gateway.guards is None:
+    pipeline = config.gateway.guards
+    if isinstance(config.checker, SessionGuards) and pipeline is None:
         return False, "the gateway has no guard pipeline: every check fails closed"
-    return True, type(config.checker).__name__
+    if not isinstance(config.checker, SessionGuards) or pipeline is None:
+        return True, type(config.checker).__name__
+    directions: tuple[Direction, ...] = ("input", "untrusted", "output")
+    return True, "; ".join(f"{d}: {','.join(pipeline.guards(d)) or '-'}" for d in directions)
 
 
 def _json(status: int, body: Any) -> Response:

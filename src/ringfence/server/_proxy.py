@@ -34,14 +34,16 @@ from ringfence.server._limits import RateLimiter
 from ringfence.server._logs import since_ms
 from ringfence.server._metrics import Metrics
 from ringfence.server._upstream import (
+    Upstream,
+    UpstreamStream,
     error_response,
-    make_client,
-    map_transport_error,
+    make_upstream,
     parse_json,
+    read_quietly,
     sse_payloads,
     status_error,
 )
-from ringfence.server._wire import Json, error_body, sse
+from ringfence.server._wire import Json, dumps, error_body, loads, sse
 
 log = logging.getLogger("ringfence.server.proxy")
 
@@ -62,6 +64,8 @@ class ProxyConfig:
     upstream_key: str | None = None
     anonymous: Principal = field(default_factory=lambda: Principal("anonymous"))
     transport: httpx.AsyncBaseTransport | None = None
+    """An httpx transport to reach the upstream through (tests' mock transports); ``None``: the
+    default aiohttp client."""
     metrics: Metrics = field(default_factory=Metrics)
     approvals: ApprovalQueue | None = None
     """The gateway's approval queue; enables the claim endpoint for approved calls."""
@@ -74,14 +78,14 @@ class Proxy:
         self.spec = proxy_spec(config.gateway)
         self.metrics = config.metrics
         self.limiter = RateLimiter(config.clock)
-        self.client: httpx.AsyncClient | None = None
+        self.client: Upstream | None = None
         self._ready_cache: tuple[float, bool, str] = (0.0, False, "not checked")
 
     # --- lifecycle -------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        self.client = make_client(
+        self.client = make_upstream(
             self.config.upstream,
             timeout_s=self.spec.upstream_timeout,
             api_key=self.config.upstream_key,
@@ -143,7 +147,7 @@ class Proxy:
                 return _too_large(limit)
             chunks.append(part)
         try:
-            body = json.loads(b"".join(chunks))
+            body = loads(b"".join(chunks))
         except ValueError:
             return _error(
                 400,
@@ -224,14 +228,12 @@ class Proxy:
         assert self.client is not None
         started = time.perf_counter()
         try:
-            resp = await self.client.post("chat/completions", json=body)
+            status, content = await self.client.send("POST", "chat/completions", dumps(body))
             self.metrics.upstream_latency.observe(time.perf_counter() - started)
-            if resp.status_code != 200:
+            if status != 200:
                 self.metrics.upstream_errors.inc("status")
-                return _error(*status_error(resp.status_code, resp.content))
-            upstream = parse_json(resp.content)
-        except httpx.HTTPError as exc:
-            return self._upstream_failed(map_transport_error(exc))
+                return _error(*status_error(status, content))
+            upstream = parse_json(content)
         except UpstreamError as exc:
             return self._upstream_failed(exc)
         try:
@@ -254,31 +256,30 @@ class Proxy:
         assert self.client is not None
         started = time.perf_counter()
         try:
-            req = self.client.build_request("POST", "chat/completions", json=body)
-            resp = await self.client.send(req, stream=True)
-        except httpx.HTTPError as exc:
-            return self._upstream_failed(map_transport_error(exc))
+            resp = await self.client.stream("chat/completions", dumps(body))
+        except UpstreamError as exc:
+            return self._upstream_failed(exc)
         self.metrics.upstream_latency.observe(time.perf_counter() - started)
-        if resp.status_code != 200:
-            content = await _read_closing(resp)
+        if resp.status != 200:
+            content = await read_quietly(resp)
             self.metrics.upstream_errors.inc("status")
-            return _error(*status_error(resp.status_code, content))
+            return _error(*status_error(resp.status, content))
         return StreamingResponse(
             self._relay(exchange, resp),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
 
-    async def _relay(self, exchange: Exchange, resp: httpx.Response) -> AsyncIterator[bytes]:
+    async def _relay(self, exchange: Exchange, resp: UpstreamStream) -> AsyncIterator[bytes]:
         """Upstream events in, checked events out. Tool calls leave only after the decision."""
         flt = exchange.stream_filter()
         done = False
         try:
-            async for data in sse_payloads(resp):
-                if data.strip() == "[DONE]":
+            async for data in sse_payloads(resp.lines()):
+                if data.strip() == b"[DONE]":
                     done = True
                     break
-                chunk = json.loads(data)
+                chunk = loads(data)
                 if isinstance(chunk, dict) and chunk.get("error"):
                     raise UpstreamError("upstream reported an error mid-stream", "status")
                 for event in flt.feed(chunk):
@@ -287,8 +288,6 @@ class Proxy:
                 raise UpstreamError("upstream stream ended before it finished", "reset")
             for event in await anyio.to_thread.run_sync(flt.finish):
                 yield event
-        except httpx.HTTPError as exc:
-            yield self._stream_error(map_transport_error(exc))
         except UpstreamError as exc:
             yield self._stream_error(exc)
         except ValueError as exc:  # a chunk that is not JSON
@@ -329,12 +328,10 @@ class Proxy:
             return client
         assert self.client is not None
         try:
-            resp = await self.client.get("models")
-            if resp.status_code != 200:
-                return _error(*status_error(resp.status_code, resp.content))
-            return _json(200, parse_json(resp.content))
-        except httpx.HTTPError as exc:
-            return self._upstream_failed(map_transport_error(exc))
+            status, content = await self.client.send("GET", "models")
+            if status != 200:
+                return _error(*status_error(status, content))
+            return _json(200, parse_json(content))
         except UpstreamError as exc:
             return self._upstream_failed(exc)
 
@@ -360,10 +357,10 @@ class Proxy:
             return ok, detail
         assert self.client is not None
         try:
-            resp = await self.client.get("models", timeout=2.0)
-            ok, detail = resp.status_code == 200, f"HTTP {resp.status_code}"
-        except httpx.HTTPError as exc:
-            ok, detail = False, str(map_transport_error(exc))
+            status, _ = await self.client.send("GET", "models", timeout=2.0)
+            ok, detail = status == 200, f"HTTP {status}"
+        except UpstreamError as exc:
+            ok, detail = False, str(exc)
         self._ready_cache = (time.monotonic(), ok, detail)
         return ok, detail
 
@@ -422,11 +419,7 @@ def _guards_ok(config: ProxyConfig) -> tuple[bool, str]:
 
 
 def _json(status: int, body: Any) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
-        status_code=status,
-        media_type="application/json",
-    )
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def _error(status: int, body: Json) -> JSONResponse:
@@ -452,15 +445,6 @@ def _refusal_response(refusal: Refusal) -> Response:
 
         return StreamingResponse(gen(), media_type="text/event-stream")
     return _json(refusal.status, refusal.body)
-
-
-async def _read_closing(resp: httpx.Response) -> bytes:
-    try:
-        return await resp.aread()
-    except httpx.HTTPError:
-        return b""
-    finally:
-        await resp.aclose()
 
 
 def build_app(config: ProxyConfig) -> Starlette:

@@ -1,0 +1,165 @@
+"""The upstream clients: line splitting, SSE payloads, error kinds, and the httpx transport seam
+(the default aiohttp client is exercised end to end by the other proxy tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import aiohttp
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from proxy_helpers import PATTERNS, make_gateway, sse_events, user
+
+from ringfence.exceptions import UpstreamError
+from ringfence.server import PatternChecker, ProxyConfig, build_app
+from ringfence.server._running import serve_in_thread
+from ringfence.server._upstream import HttpxUpstream, split_lines, sse_payloads
+from ringfence.server._upstream_aiohttp import AiohttpUpstream, env_proxy, map_aiohttp_error
+from ringfence.server._wire import DONE, sse
+
+
+async def _chunks(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
+    last = 0
+    for cut in sorted(set(c % (len(data) + 1) for c in cuts)):
+        yield data[last:cut]
+        last = cut
+    yield data[last:]
+
+
+def _lines(data: bytes, cuts: list[int]) -> list[bytes]:
+    async def go() -> list[bytes]:
+        return [line async for line in split_lines(_chunks(data, cuts))]
+
+    return asyncio.run(go())
+
+
+@given(
+    st.lists(st.sampled_from(["a", "data: {}", "\u2028", "\n", "\r\n", "\r"]), max_size=16),
+    st.lists(st.integers(min_value=0, max_value=200), max_size=6),
+)
+def test_lines_are_the_same_however_the_stream_is_cut(parts, cuts):
+    data = "".join(parts).encode()
+    assert _lines(data, cuts) == data.splitlines()  # bytes split on CR, LF and CRLF only
+
+
+def test_line_breaks_inside_json_strings_do_not_split_a_line():
+    event = sse({"content": "a\u2028b\u0085c\u2029d"})
+    assert event.isascii()  # the separators are escaped
+    assert json.loads(_lines(event, [9, 10, 11])[0][6:]) == {"content": "a\u2028b\u0085c\u2029d"}
+    raw = 'data: {"content":"a\u2028b"}\n\n'.encode()  # an upstream that does not escape them
+    assert len(_lines(raw, [])) == 2
+
+
+def test_sse_payloads_join_multi_line_data_and_skip_other_fields():
+    async def go() -> list[bytes]:
+        lines = split_lines(_chunks(b": hi\nevent: x\ndata: a\ndata:b\n\ndata: [DONE]\n\n", [3]))
+        return [p async for p in sse_payloads(lines)]
+
+    assert asyncio.run(go()) == [b"a\nb", b"[DONE]"]
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (aiohttp.SocketTimeoutError("read"), "timeout"),
+        (aiohttp.ConnectionTimeoutError("connect"), "timeout"),
+        (TimeoutError(), "timeout"),
+        (aiohttp.ServerDisconnectedError(), "reset"),
+        (aiohttp.ClientPayloadError("cut"), "reset"),
+        (ConnectionResetError(), "reset"),
+        (aiohttp.ClientResponseError(None, (), status=400), "protocol"),  # type: ignore[arg-type]
+    ],
+)
+def test_aiohttp_failures_get_the_kinds_httpx_failures_get(exc, kind):
+    assert map_aiohttp_error(exc).kind == kind
+
+
+def test_unreachable_upstream_is_a_connect_error():
+    async def go() -> None:
+        client = AiohttpUpstream("http://127.0.0.1:9/v1", timeout_s=5)
+        try:
+            await client.send("GET", "models")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(UpstreamError) as err:
+        asyncio.run(go())
+    assert err.value.kind == "connect"
+
+
+def test_proxies_come_from_the_environment(monkeypatch):
+    from yarl import URL
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.test:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.test")
+    assert env_proxy(URL("https://api.example.com/v1/")) == "http://proxy.test:3128"
+    assert env_proxy(URL("https://internal.test/v1/")) is None
+    assert env_proxy(URL("http://api.example.com/v1/")) is None
+
+
+def _completion(text: str) -> dict:
+    message = {"role": "assistant", "content": text}
+    return {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}  # fmt: skip
+
+
+def _chunk(delta: dict, finish: str | None = None) -> bytes:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return sse({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [choice]})  # fmt: skip
+
+
+def _upstream(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["authorization"] == "Bearer up-key"
+    text = body["messages"][-1]["content"]
+    if text == "boom":
+        raise httpx.ReadError("connection reset")
+    if body.get("stream"):
+        events = _chunk({"role": "assistant", "content": text}) + _chunk({}, "stop") + DONE
+        return httpx.Response(200, content=events.replace(b"\n", b"\r\n"))
+    return httpx.Response(200, json=_completion(text))
+
+
+def test_a_given_httpx_transport_carries_the_upstream_traffic():
+    gateway = make_gateway()
+    config = ProxyConfig(
+        gateway=gateway,
+        upstream="http://model.test/v1",
+        checker=PatternChecker(PATTERNS),
+        upstream_key="up-key",
+        transport=httpx.MockTransport(_upstream),
+    )
+    url = "/v1/chat/completions"
+    with serve_in_thread(build_app(config)) as base, httpx.Client(base_url=base) as client:
+        r = client.post(url, json={"model": "m", "messages": [user("hello")]})
+        assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "hello"
+        r = client.post(url, json={"model": "m", "stream": True, "messages": [user("hi there")]})
+        texts = [
+            e["choices"][0]["delta"].get("content") for e in sse_events(r)[:-2] if e["choices"]
+        ]
+        assert "".join(t for t in texts if t) == "hi there" and sse_events(r)[-1] == "[DONE]"
+        r = client.post(url, json={"model": "m", "messages": [user("boom")]})
+        assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_reset"
+    gateway.close()
+
+
+def test_httpx_client_maps_its_failures():
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    async def go() -> None:
+        client = HttpxUpstream("http://m.test/v1", timeout_s=1, transport=httpx.MockTransport(fail))
+        try:
+            await client.send("POST", "chat/completions", b"{}")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(UpstreamError) as err:
+        asyncio.run(go())
+    assert err.value.kind == "timeout"

@@ -159,6 +159,11 @@ class GuardPipeline:
         """Names of the guards of ``direction``, in order."""
         return [r.name for r in self._runners[direction]]
 
+    def runs_inline(self, direction: Direction) -> bool:
+        """Whether every guard of ``direction`` runs in the calling thread (the built-in ones:
+        bounded CPU work, no I/O), so that :meth:`evaluate` never waits on a worker thread."""
+        return all(r.inline for r in self._runners[direction])
+
     def guard(self, direction: Direction, name: str) -> Guard:
         """The guard named ``name`` in ``direction`` (e.g. to add a canary token)."""
         for runner in self._runners[direction]:

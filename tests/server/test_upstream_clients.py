@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
@@ -17,49 +17,58 @@ from proxy_helpers import PATTERNS, make_gateway, sse_events, user
 from ringfence.exceptions import UpstreamError
 from ringfence.server import PatternChecker, ProxyConfig, build_app
 from ringfence.server._running import serve_in_thread
-from ringfence.server._upstream import HttpxUpstream, split_lines, sse_payloads
+from ringfence.server._upstream import HttpxUpstream, SseParser
 from ringfence.server._upstream_aiohttp import AiohttpUpstream, env_proxy, map_aiohttp_error
 from ringfence.server._wire import DONE, sse
 
 
-async def _chunks(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
-    last = 0
-    for cut in sorted(set(c % (len(data) + 1) for c in cuts)):
-        yield data[last:cut]
-        last = cut
-    yield data[last:]
+def _pieces(data: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = [0, *sorted({c % (len(data) + 1) for c in cuts}), len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _lines(data: bytes, cuts: list[int]) -> list[bytes]:
-    async def go() -> list[bytes]:
-        return [line async for line in split_lines(_chunks(data, cuts))]
+def _payloads(data: bytes, cuts: list[int]) -> list[bytes]:
+    parser = SseParser()
+    out = [p for piece in _pieces(data, cuts) for p in parser.feed(piece)]
+    return out + parser.close()
 
-    return asyncio.run(go())
+
+def _reference(data: bytes) -> list[bytes]:
+    """SSE payloads from the whole stream, its lines split as bytes split them (CR, LF, CRLF)."""
+    out, buf = [], []
+    for line in data.splitlines():
+        if not line and buf:
+            out.append(b"\n".join(buf))
+            buf = []
+        elif line.startswith(b"data:"):
+            buf.append(line[5:].removeprefix(b" "))
+    return out + ([b"\n".join(buf)] if buf else [])
 
 
 @given(
-    st.lists(st.sampled_from(["a", "data: {}", "\u2028", "\n", "\r\n", "\r"]), max_size=16),
+    st.lists(
+        st.sampled_from(["data: a", "data:{}", ": note", "event: x", "\u2028", "\n", "\r\n", "\r"]),
+        max_size=16,
+    ),
     st.lists(st.integers(min_value=0, max_value=200), max_size=6),
 )
-def test_lines_are_the_same_however_the_stream_is_cut(parts, cuts):
+def test_payloads_are_the_same_however_the_stream_is_cut(parts, cuts):
     data = "".join(parts).encode()
-    assert _lines(data, cuts) == data.splitlines()  # bytes split on CR, LF and CRLF only
+    assert _payloads(data, cuts) == _reference(data)
 
 
-def test_line_breaks_inside_json_strings_do_not_split_a_line():
+def test_line_breaks_inside_json_strings_do_not_split_an_event():
     event = sse({"content": "a\u2028b\u0085c\u2029d"})
     assert event.isascii()  # the separators are escaped
-    assert json.loads(_lines(event, [9, 10, 11])[0][6:]) == {"content": "a\u2028b\u0085c\u2029d"}
+    (payload,) = _payloads(event, [9, 10, 11])
+    assert json.loads(payload) == {"content": "a\u2028b\u0085c\u2029d"}
     raw = 'data: {"content":"a\u2028b"}\n\n'.encode()  # an upstream that does not escape them
-    assert len(_lines(raw, [])) == 2
+    assert _payloads(raw, []) == [raw[6:-2]]
 
 
-def test_sse_payloads_join_multi_line_data_and_skip_other_fields():
-    async def go() -> list[bytes]:
-        lines = split_lines(_chunks(b": hi\nevent: x\ndata: a\ndata:b\n\ndata: [DONE]\n\n", [3]))
-        return [p async for p in sse_payloads(lines)]
-
-    assert asyncio.run(go()) == [b"a\nb", b"[DONE]"]
+def test_multi_line_data_is_joined_and_an_unterminated_event_still_counts():
+    stream = b": hi\nevent: x\ndata: a\ndata:b\n\ndata: [DONE]"
+    assert _payloads(stream, [3]) == [b"a\nb", b"[DONE]"]
 
 
 @pytest.mark.parametrize(

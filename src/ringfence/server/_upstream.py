@@ -28,12 +28,12 @@ _JSON_HEADERS = {"content-type": "application/json"}
 
 
 class UpstreamStream(Protocol):
-    """A streamed upstream response: its status, then its body line by line."""
+    """A streamed upstream response: its status, then its body as it arrives."""
 
     status: int
 
-    def lines(self) -> AsyncIterator[bytes]:
-        """The body's lines without their line breaks (CR, LF or CRLF)."""
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body in the pieces the network delivers (decoded if it was compressed)."""
         ...
 
     async def read(self) -> bytes: ...
@@ -86,36 +86,46 @@ def auth_headers(api_key: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-async def split_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Lines of a byte stream, split on CR, LF and CRLF only (SSE's line breaks; a JSON string
-    may hold U+2028, which ``str.splitlines`` would break on)."""
-    buf = b""
-    async for chunk in chunks:
-        buf += chunk
+class SseParser:
+    """A server-sent event stream, incrementally: bytes in, complete ``data`` payloads out
+    (multi-line data joined by LF; other fields ignored). Lines end at CR, LF or CRLF only: a
+    JSON string may hold U+2028, which ``str.splitlines`` would break on."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The payloads that ``chunk`` completes."""
+        buf = self._rest + chunk
         if b"\n" not in buf and b"\r" not in buf:
-            continue
+            self._rest = buf
+            return []
         lines = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        if buf.endswith(b"\r"):  # its LF may be in the next chunk: decide then
+        if buf.endswith(b"\r"):  # its LF may come in the next chunk: decide then
             lines[-2:] = [lines[-2] + b"\r"]
-        buf = lines.pop()
+        self._rest = lines.pop()
+        return self._lines(lines)
+
+    def close(self) -> list[bytes]:
+        """The stream ended: what an unterminated last line or event still holds."""
+        out = self._lines([self._rest.removesuffix(b"\r")] if self._rest else [])
+        self._rest = b""
+        if self._data:
+            out.append(b"\n".join(self._data))
+            self._data = []
+        return out
+
+    def _lines(self, lines: list[bytes]) -> list[bytes]:
+        out = []
         for line in lines:
-            yield line
-    if buf:
-        yield buf.removesuffix(b"\r")
-
-
-async def sse_payloads(lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The ``data`` payloads of a server-sent event stream (multi-line data joined by LF)."""
-    buf: list[bytes] = []
-    async for line in lines:
-        if not line:
-            if buf:
-                yield b"\n".join(buf)
-                buf = []
-        elif line.startswith(b"data:"):
-            buf.append(line[6:] if line[5:6] == b" " else line[5:])
-    if buf:
-        yield b"\n".join(buf)
+            if not line:
+                if self._data:
+                    out.append(b"\n".join(self._data))
+                    self._data = []
+            elif line.startswith(b"data:"):
+                self._data.append(line[6:] if line[5:6] == b" " else line[5:])
+        return out
 
 
 # --- httpx -----------------------------------------------------------------------------------
@@ -171,10 +181,10 @@ class _HttpxStream:
         self.resp = resp
         self.status = resp.status_code
 
-    async def lines(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         try:
-            async for line in split_lines(self.resp.aiter_bytes()):
-                yield line
+            async for chunk in self.resp.aiter_bytes():
+                yield chunk
         except httpx.HTTPError as exc:
             raise map_transport_error(exc) from exc
 

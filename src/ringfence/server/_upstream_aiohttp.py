@@ -16,7 +16,7 @@ import httpx
 from yarl import URL
 
 from ringfence.exceptions import UpstreamError
-from ringfence.server._upstream import UpstreamStream, auth_headers, split_lines
+from ringfence.server._upstream import UpstreamStream, auth_headers
 
 _KEEPALIVE_S = 5.0  # httpx's default keep-alive expiry: idle connections are not reused later
 
@@ -95,10 +95,10 @@ class _AiohttpStream:
         self.resp = resp
         self.status = resp.status
 
-    async def lines(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         try:
-            async for line in split_lines(self.resp.content.iter_any()):
-                yield line
+            async for chunk in self.resp.content.iter_any():
+                yield chunk
         except (aiohttp.ClientError, OSError) as exc:
             raise map_aiohttp_error(exc) from exc
 

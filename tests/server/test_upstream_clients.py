@@ -172,3 +172,50 @@ def test_httpx_client_maps_its_failures():
     with pytest.raises(UpstreamError) as err:
         asyncio.run(go())
     assert err.value.kind == "timeout"
+
+
+def _cookie_server():
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("cookie"))
+            self.send_response(200)
+            self.send_header("set-cookie", "session=alice-secret; Path=/")
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+def test_cookies_an_upstream_sets_are_not_sent_with_later_requests(kind):
+    server, seen = _cookie_server()
+    base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    async def go() -> None:
+        client = (
+            AiohttpUpstream(base, timeout_s=5)
+            if kind == "aiohttp"
+            else HttpxUpstream(base, timeout_s=5, transport=httpx.AsyncHTTPTransport())
+        )
+        try:
+            for _ in range(2):
+                assert (await client.send("GET", "models"))[0] == 200
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(go())
+    finally:
+        server.shutdown()
+    assert seen == [None, None]

@@ -6,10 +6,11 @@ parser costs about 1.5 ms less CPU per request than httpx's pure-Python stack (h
 cancel scopes, header and URL models), which was the largest part of the proxy's overhead
 (``docs/serving.md``, Measured figures). :class:`HttpxUpstream` runs over a given
 ``httpx.AsyncBaseTransport`` (``ProxyConfig.transport``: mock transports in tests, custom
-transports). Both send the same requests (HTTP/1.1, keep-alive, no redirects, proxies from the
-environment, certifi's CA bundle) and raise only :class:`UpstreamError` with the same ``kind``
-for the same failure: ``timeout`` (no byte for ``upstream_timeout`` seconds), ``connect``,
-``reset`` (the connection broke, also mid-body), ``protocol`` (not HTTP).
+transports, which decide proxies and TLS themselves). Both send the same requests (HTTP/1.1,
+keep-alive, no redirects, no cookies kept from one request for the next) and raise only
+:class:`UpstreamError`, with the same ``kind`` for the same failure: ``timeout`` (no byte for
+``upstream_timeout`` seconds), ``connect``, ``reset`` (the connection broke, also mid-body),
+``protocol`` (not HTTP).
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ class SseParser:
 
 
 class HttpxUpstream:
-    """:class:`Upstream` over an httpx transport."""
+    """:class:`Upstream` over an httpx transport, called directly: no client layer, so no
+    cookie jar and no redirects (the transport decides how requests travel)."""
 
     def __init__(
         self,
@@ -146,34 +148,43 @@ class HttpxUpstream:
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self.client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            headers=auth_headers(api_key),
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
-            limits=limits,
-            transport=transport,
+        self.transport = transport or httpx.AsyncHTTPTransport(limits=limits)
+        self.base = base_url.rstrip("/") + "/"
+        self._headers = auth_headers(api_key)
+        self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)).as_dict()
+
+    def _request(
+        self, method: str, path: str, body: bytes | None, timeout: float | None
+    ) -> httpx.Request:
+        headers = {**self._headers, **(_JSON_HEADERS if body is not None else {})}
+        limits = self._timeout if timeout is None else httpx.Timeout(timeout).as_dict()
+        return httpx.Request(
+            method, self.base + path, content=body, headers=headers, extensions={"timeout": limits}
         )
 
     async def send(
         self, method: str, path: str, body: bytes | None = None, *, timeout: float | None = None
     ) -> tuple[int, bytes]:
-        headers = _JSON_HEADERS if body is not None else None
-        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         try:
-            resp = await self.client.request(method, path, content=body, headers=headers, **extra)
+            resp = await self.transport.handle_async_request(
+                self._request(method, path, body, timeout)
+            )
+            try:
+                return resp.status_code, await resp.aread()
+            finally:
+                await resp.aclose()
         except httpx.HTTPError as exc:
             raise map_transport_error(exc) from exc
-        return resp.status_code, resp.content
 
     async def stream(self, path: str, body: bytes) -> UpstreamStream:
-        req = self.client.build_request("POST", path, content=body, headers=_JSON_HEADERS)
+        request = self._request("POST", path, body, None)
         try:
-            return _HttpxStream(await self.client.send(req, stream=True))
+            return _HttpxStream(await self.transport.handle_async_request(request))
         except httpx.HTTPError as exc:
             raise map_transport_error(exc) from exc
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()
 
 
 class _HttpxStream:

@@ -1,9 +1,9 @@
 """The default upstream client: aiohttp (see :mod:`ringfence.server._upstream` for why).
 
-It behaves as the httpx client did: HTTP/1.1 keep-alive pool, no redirects, ``upstream_timeout``
-for the connection (at most 10 s) and between received bytes, proxies from ``HTTP_PROXY`` /
-``HTTPS_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (read once, at start), and certifi's CA bundle
-(``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` honoured) for ``https`` upstreams.
+It behaves as the httpx client does: HTTP/1.1 keep-alive pool, no redirects, no cookie jar,
+``upstream_timeout`` for the connection (at most 10 s) and between received bytes, proxies from
+``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (read once, at start), and
+certifi's CA bundle (``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` honoured) for ``https`` upstreams.
 """
 
 from __future__ import annotations
@@ -45,7 +45,11 @@ class AiohttpUpstream:
         connector = aiohttp.TCPConnector(
             limit=max_connections, keepalive_timeout=_KEEPALIVE_S, ssl=ssl
         )
-        self.session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),  # one client's cookies never reach another's
+        )
 
     def _url(self, path: str) -> URL:
         url = self._urls.get(path)

@@ -7,11 +7,15 @@ clients, non-streaming and streaming. Latency is to the last byte of the respons
 The proxy runs the default guard pipelines (the policy has no `guards:` section: input and
 untrusted with the injection detector, output with secrets, exfil, PII and refusal) and writes
 the audit log to SQLite; the guards it reports on `/readyz` are included in the output.
+Every request's last user message is unique (it names a ticket number), so no cache in the
+proxy can answer it from an earlier request; `--history N` puts N earlier turns (the same in
+every request, as in a conversation that goes on) before it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -40,6 +44,17 @@ REPLY = (
     "You can track it from the orders page; tell me if anything looks wrong. "
 ) * 2
 PROMPT = "Hello, can you tell me where my order 4821 is? It was due last week. " * 3
+TICKETS = itertools.count(1)
+HISTORY: list[dict[str, str]] = []
+
+
+def history(turns: int) -> list[dict[str, str]]:
+    """``turns`` earlier user/assistant exchanges of one support conversation."""
+    out = []
+    for i in range(turns):
+        out.append({"role": "user", "content": f"Question {i}: {PROMPT}"})
+        out.append({"role": "assistant", "content": f"Answer {i}: {REPLY}"})
+    return out
 
 
 def free_port() -> int:
@@ -75,7 +90,8 @@ async def one(client: httpx.AsyncClient, url: str, stream: bool) -> float:
         "stream": stream,
         "messages": [
             {"role": "system", "content": "You are a helpful support agent."},
-            {"role": "user", "content": PROMPT},
+            *HISTORY,
+            {"role": "user", "content": f"{PROMPT}(ticket {next(TICKETS)})"},
         ],
     }
     start = time.perf_counter()
@@ -127,8 +143,16 @@ async def cell(url: str, stream: bool, concurrency: int, total: int) -> dict[str
     show_default=True,
     help="Simulated model latency in the mock (0: measure pure overhead).",
 )
-def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
+@click.option(
+    "--history",
+    "turns",
+    default=0,
+    show_default=True,
+    help="Earlier user/assistant turns sent with every request (a conversation that goes on).",
+)
+def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float, turns: int) -> None:
     """Proxy overhead and throughput vs direct, on loopback."""
+    HISTORY[:] = history(turns)
     exe = str(Path(sys.executable).with_name("ringfence"))
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "mock.json"
@@ -181,6 +205,8 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
     result["setup"] = {
         "guards": f"default ({guards_used})",
         "upstream_latency_ms": upstream_latency_ms,
+        "history_turns": turns,
+        "messages": "system, history, a unique user message",
         "cores": os.cpu_count(),
         "processes": "mock, proxy, load generator",
         "audit": "SQLite WAL synchronous=FULL",

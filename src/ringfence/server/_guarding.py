@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from ringfence.audit import ErrorEvent
 from ringfence.gateway import Session
+from ringfence.guards import GuardPipeline
 from ringfence.provenance import ContentItem
 
 GuardVerdict = Literal["pass", "flag", "block", "error"]
@@ -52,7 +53,10 @@ class Check:
 @runtime_checkable
 class ContentChecker(Protocol):
     """Runs guards for the proxy. ``check`` covers ``input`` and ``output`` text; ``scan``
-    covers an untrusted item already added to the session (and taints it when flagged)."""
+    covers an untrusted item already added to the session (and taints it when flagged).
+    A checker whose checks are bounded CPU work (no I/O, no waiting) may say so with a class
+    attribute ``inline = True``: the proxy then runs them on its event loop (see
+    :func:`checks_inline`); any other checker runs in a worker thread."""
 
     def check(self, session: Session, text: str, direction: Direction) -> Check: ...
 
@@ -90,6 +94,19 @@ def scan_direction(item: ContentItem) -> Direction | None:
     if not item.label.trusted:
         return "untrusted"
     return "input" if item.label.kind == "user" else None
+
+
+def checks_inline(checker: ContentChecker, gateway: Any, directions: Sequence[Direction]) -> bool:
+    """Whether ``checker``'s checks in ``directions`` may run on an event loop: bounded CPU work
+    that never waits on a thread or the network. :class:`SessionGuards`: every guard of the
+    gateway's pipeline in those directions runs inline (the built-in guards do; a custom or
+    ``isolate``d guard runs in a thread, so it does not). Other checkers: ``inline = True``."""
+    if not isinstance(checker, SessionGuards):
+        return getattr(checker, "inline", False) is True
+    pipeline = getattr(gateway, "guards", None)
+    if not isinstance(pipeline, GuardPipeline):
+        return True  # no pipeline: every check is an immediate error
+    return all(pipeline.runs_inline(d) for d in directions)
 
 
 class SessionGuards:
@@ -140,6 +157,8 @@ class PatternChecker:
     the matched spans (``untrusted``)."""
 
     patterns: dict[Direction, Sequence[str]] = field(default_factory=dict)
+    inline: ClassVar[bool] = True
+    """Regular expressions are bounded CPU work: they may run on the event loop."""
 
     def _matches(self, text: str, direction: Direction) -> list[tuple[int, int, str]]:
         import re

@@ -12,6 +12,10 @@ from ringfence.guards import GuardPipeline, build_pipeline
 from ringfence.policy import Policy, ResourceResolver
 from ringfence.store import SqliteStore
 
+GUARD_CACHE_SIZE = 4096
+"""Verdicts of pure ``input`` / ``untrusted`` guards kept for identical texts: a proxy sees the
+whole conversation on every request (``ringfence.guards._cache``)."""
+
 
 @dataclass
 class Serving:
@@ -46,13 +50,14 @@ def open_serving(
     """The gateway for the proxy or the MCP gateway.
 
     Guards: the policy's ``guards:`` section, or the default pipelines (with the injection
-    detector) when it has none; a pipeline that cannot be built raises :class:`ConfigError`
-    and the server does not start. Approvals: an :class:`ApprovalQueue` on the same store
-    (``approval_wait`` seconds of blocking wait, 0: none). Staging: a :class:`StagingArea` on
+    detector) when it has none, with a verdict cache of ``GUARD_CACHE_SIZE`` entries; a
+    pipeline that cannot be built raises :class:`ConfigError` and the server does not start.
+    Approvals: an :class:`ApprovalQueue` on the same store (``approval_wait`` seconds of
+    blocking wait, 0: none). Staging: a :class:`StagingArea` on
     the same store, so ``stage: true`` tools are recorded as staged changes. ``resolver``:
     ownership look-ups for the policy's ownership checks.
     """
-    guards = build_pipeline(policy)
+    guards = build_pipeline(policy, cache_size=GUARD_CACHE_SIZE)
     store = SqliteStore(db)
     try:
         queue = ApprovalQueue(store, policy=policy, wait_s=approval_wait or None)

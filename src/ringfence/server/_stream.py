@@ -186,6 +186,14 @@ class StreamFilter:
     def _event(self, index: int, delta: Json) -> bytes:
         return sse(chunk(self._base, [delta_choice(index, delta)]))
 
+    def has_tool_calls(self) -> bool:
+        """Whether the upstream proposed any tool call (deciding them may write durably)."""
+        return any(c.calls for c in self._choices.values())
+
+    def text_size(self) -> int:
+        """Characters of text received so far, over all choices."""
+        return sum(len(t) for c in self._choices.values() for t in (*c.content, *c.refusal))
+
     def finished_choices(self) -> bool:
         """Whether the upstream has finished at least one choice (sent a finish_reason)."""
         return any(c.finish_reason for c in self._choices.values())

@@ -4,13 +4,18 @@ Setup (2 cores): `ringfence mock-upstream` and `ringfence serve` run as two sepa
 (each its own event loop and GIL); this process is the load generator (httpx, asyncio). Each
 cell sends the same requests straight to the mock and through the proxy, at 1 and 32 concurrent
 clients, non-streaming and streaming. Latency is to the last byte of the response.
-The proxy runs the policy's guard pipeline (the default guards when they can be built here;
-otherwise a declared fallback, named in the output) and writes the audit log to SQLite.
+The proxy runs the default guard pipelines (the policy has no `guards:` section: input and
+untrusted with the injection detector, output with secrets, exfil, PII and refusal) and writes
+the audit log to SQLite; the guards it reports on `/readyz` are included in the output.
+Every request's last user message is unique (it names a ticket number), so no cache in the
+proxy can answer it from an earlier request; `--history N` puts N earlier turns (the same in
+every request, as in a conversation that goes on) before it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -34,25 +39,22 @@ proxy:
   rate_limit_per_minute: null
   stream_hold_back: 256
 """
-FALLBACK_GUARDS = """
-guards:
-  input:
-    - {use: size, with: {max_chars: 32000}, action: block}
-    - {use: unicode, action: flag}
-  untrusted:
-    - {use: size, with: {max_chars: 200000}, action: flag}
-    - {use: unicode, action: flag}
-  output:
-    - {use: secrets, action: block}
-    - {use: exfil, action: block}
-    - {use: pii, action: log}
-    - {use: refusal, action: log}
-"""
 REPLY = (
     "Your order 4821 shipped yesterday and should arrive within three business days. "
     "You can track it from the orders page; tell me if anything looks wrong. "
 ) * 2
 PROMPT = "Hello, can you tell me where my order 4821 is? It was due last week. " * 3
+TICKETS = itertools.count(1)
+HISTORY: list[dict[str, str]] = []
+
+
+def history(turns: int) -> list[dict[str, str]]:
+    """``turns`` earlier user/assistant exchanges of one support conversation."""
+    out = []
+    for i in range(turns):
+        out.append({"role": "user", "content": f"Question {i}: {PROMPT}"})
+        out.append({"role": "assistant", "content": f"Answer {i}: {REPLY}"})
+    return out
 
 
 def free_port() -> int:
@@ -61,17 +63,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def guards_section() -> tuple[str, str]:
-    """The default guards if they build on this install, else the fallback (named)."""
-    from ringfence.exceptions import RingfenceError
-    from ringfence.guards import build_pipeline
-    from ringfence.policy import policy_from_yaml
-
-    try:
-        build_pipeline(policy_from_yaml(POLICY)).close()
-    except RingfenceError as exc:
-        return FALLBACK_GUARDS, f"fallback (default guards unavailable: {exc})"
-    return "", "default"
+def proxy_guards(url: str) -> str:
+    """The guard pipelines the running proxy reports (fails when it is not ready)."""
+    ready = httpx.get(url, timeout=10).json()
+    guards = ready["checks"]["guards"]
+    if not guards["ok"] or "injection" not in guards["detail"]:
+        raise RuntimeError(f"the proxy does not run the default guards: {guards}")
+    return str(guards["detail"])
 
 
 def wait_ready(url: str, timeout: float = 30) -> None:
@@ -92,7 +90,8 @@ async def one(client: httpx.AsyncClient, url: str, stream: bool) -> float:
         "stream": stream,
         "messages": [
             {"role": "system", "content": "You are a helpful support agent."},
-            {"role": "user", "content": PROMPT},
+            *HISTORY,
+            {"role": "user", "content": f"{PROMPT}(ticket {next(TICKETS)})"},
         ],
     }
     start = time.perf_counter()
@@ -144,10 +143,17 @@ async def cell(url: str, stream: bool, concurrency: int, total: int) -> dict[str
     show_default=True,
     help="Simulated model latency in the mock (0: measure pure overhead).",
 )
-def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
+@click.option(
+    "--history",
+    "turns",
+    default=0,
+    show_default=True,
+    help="Earlier user/assistant turns sent with every request (a conversation that goes on).",
+)
+def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float, turns: int) -> None:
     """Proxy overhead and throughput vs direct, on loopback."""
+    HISTORY[:] = history(turns)
     exe = str(Path(sys.executable).with_name("ringfence"))
-    guards, guards_used = guards_section()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "mock.json"
         script.write_text(
@@ -156,7 +162,7 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
             )
         )
         policy = Path(tmp) / "policy.yaml"
-        policy.write_text(POLICY + guards)
+        policy.write_text(POLICY)
         mport, pport = free_port(), free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         procs = [
@@ -190,14 +196,17 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float) -> None:
         try:
             wait_ready(f"http://127.0.0.1:{mport}/healthz")
             wait_ready(f"http://127.0.0.1:{pport}/healthz")
+            guards_used = proxy_guards(f"http://127.0.0.1:{pport}/readyz")
             result = asyncio.run(run_all(mport, pport, n1, n32))
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(10)
     result["setup"] = {
-        "guards": guards_used,
+        "guards": f"default ({guards_used})",
         "upstream_latency_ms": upstream_latency_ms,
+        "history_turns": turns,
+        "messages": "system, history, a unique user message",
         "cores": os.cpu_count(),
         "processes": "mock, proxy, load generator",
         "audit": "SQLite WAL synchronous=FULL",

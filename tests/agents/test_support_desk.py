@@ -56,3 +56,14 @@ def test_environment_registry():
         env.build(None, "cust-nobody")
     with pytest.raises(ConfigError, match="unknown environment"):
         get_environment("bank")
+
+
+def test_shipped_policy_guards_the_prompt_canary_the_agent_carries(shipped_policy):
+    guards = shipped_policy.spec.guards
+    assert guards is not None
+    assert guards.input and guards.untrusted and guards.output
+    canary = next(step for step in guards.output if step.use == "canary")
+    assert canary.with_["tokens"] == [PROMPT_CANARY]
+    assert PROMPT_CANARY in SupportDeskWorld("cust-17").system_prompt()
+    rules = {rule.id for rule in shipped_policy.spec.rules}
+    assert {"consequential-after-flagged-content", "no-system-prompt-in-mail"} <= rules

@@ -219,3 +219,40 @@ def test_transaction_commits_state_and_events_together(tmp_path: Path) -> None:
         assert len(list(log.records())) == 2
         log.close()
     assert verify_chain(db).ok
+
+
+def _committed(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [row[0] for row in conn.execute("SELECT payload FROM audit_events ORDER BY seq")]
+
+
+def test_deferring_queues_durable_appends_until_flush(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    with SqliteStore(db) as store:
+        log = AuditLog(store, flush_interval=3600)
+        with log.deferring() as deferred:
+            assert log.append(_event(0)) is None  # queued, not committed
+            log.append(_event(1), durable=False)
+            log.append_many([_event(2), _event(3)])
+            with log.deferring() as inner:
+                log.append(_event(4))
+        assert (deferred.count, inner.count) == (4, 1)  # the inner block's count adds up
+        assert _committed(db) == []
+        log.flush()
+        assert len(_committed(db)) == 5
+        assert log.append(_event(5)) == 6  # outside the block: committed on return again
+        log.close()
+    assert verify_chain(db).ok
+
+
+def test_deferring_is_per_thread(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    with SqliteStore(db) as store:
+        log = AuditLog(store, flush_interval=3600)
+        with log.deferring() as deferred:
+            other = threading.Thread(target=lambda: log.append(_event(0)))
+            other.start()
+            other.join()
+            assert len(_committed(db)) == 1  # the other thread's durable append committed
+        assert deferred.count == 0
+        log.close()

@@ -25,7 +25,7 @@ def test_eval_writes_reports_and_passes_gates(tmp_path):
     assert {(c["id"], c["outcome"]) for c in doc["cases"]} == {
         ("a10-cap-splitting-one-message", "blocked"),
         ("n03-partial-refund", "complied"),
-        ("e29-amount-in-words", "blocked"),
+        ("e29-amount-in-words", "complied"),  # "twenty euros": number words are traced
     }
     assert ET.parse(tmp_path / "r.xml").getroot().get("tests") == "3"
     assert "<svg" in (tmp_path / "r.html").read_text()
@@ -76,3 +76,6 @@ def test_demo_runs_the_suite_side_by_side(tmp_path):
     assert "eval-report.html" in result.output.replace("\n", "")
     shipped = json.loads((tmp_path / "eval-shipped-policy.json").read_text())
     assert shipped["suite"]["cases"] == 120
+    flat = " ".join(result.output.split())
+    assert "Attacks that still succeed with the policy: none" in flat
+    assert "Guards flagged content in" in flat  # the guards' false positives are shown

@@ -140,3 +140,20 @@ def test_lookup_never_crashes(text: str, value: object) -> None:
     idx = ValueOriginIndex([ContentItem("u", Label("tool:x", False), text)])
     (leaf,) = idx.lookup(value)
     assert leaf.status in {"trusted", "untrusted", "tainted", "unknown", "empty", "untrackable"}
+
+
+def test_repeated_and_long_texts_index_the_same_as_fresh_ones():
+    from ringfence.provenance import _index
+
+    short = "Refund 42.50 EUR for order 4821 to anna@example.com, see https://shop.example/o/4821"
+    long = ("filler text " * 800) + short  # longer than the feature cache's limit
+    for text in (short, long):
+        _index._cached_features.cache_clear()
+        fresh = ValueOriginIndex([ContentItem("a", Label("tool:x", False), text)])
+        again = ValueOriginIndex([ContentItem("b", Label("user", True), text)])  # cached if short
+        for value, path in (("42.5", "amount"), ("anna@example.com", "to"), ("4821", "id")):
+            first, second = fresh.lookup(value, path), again.lookup(value, path)
+            assert [leaf.status for leaf in first] == ["untrusted"]
+            assert [leaf.status for leaf in second] == ["trusted"]
+        reused = _index._cached_features.cache_info().hits
+        assert reused == (1 if text is short else 0)  # only texts up to the limit are kept

@@ -54,8 +54,13 @@ def test_written_regressions_fail_without_the_policy_and_pass_with_it(
     with_policy = run_suite(suite, target, RunOptions(policy="shipped"))
     assert {c.outcome for c in without.cases} == {"complied"}
     assert all(c.attack_success is False for c in with_policy.cases)
-    unresolved = load_suite(out / "findings" / "unresolved.yaml")
-    again = run_suite(unresolved, target, RunOptions(policy="shipped"))
+    result, _ = unguarded
+    assert result.findings is not None
+    path = out / "findings" / "unresolved.yaml"
+    if not result.findings.unresolved:  # the shipped policy stops every success found
+        assert not path.exists()
+        return
+    again = run_suite(load_suite(path), target, RunOptions(policy="shipped"))
     assert {c.outcome for c in again.cases} == {"complied"}
 
 

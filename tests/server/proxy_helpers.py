@@ -52,7 +52,7 @@ tools:
     effect: deny
 proxy:
   stream_hold_back: 32
-  upstream_timeout: 1.5
+  upstream_timeout: 30
   rate_limit_per_minute: 100000
 """
 

@@ -9,13 +9,26 @@ import threading
 import httpx
 import openai
 import pytest
-from proxy_helpers import KEY, PATTERNS, call, make_gateway, sse_events, user
+from proxy_helpers import KEY, PATTERNS, POLICY, call, make_gateway, sse_events, user
 
 from ringfence.server import PatternChecker, ProxyConfig, build_app
 from ringfence.server._running import serve_in_thread
 
 AUTH = {"authorization": f"Bearer {KEY}"}
 CALLS = [call("get_order", order_id="4821"), call("refund", order_id="4821", amount=5)]
+
+# A stall is detected by the proxy's upstream timeout, so these tests use a short one; the
+# healthy requests that check the proxy keeps serving must then finish within it too. It once
+# was 1.5 s, and a full garbage collection of the heap the earlier tests left behind (see
+# conftest.py) stretched by a loaded machine made such a request time out (a spurious 504).
+FAULT_TIMEOUT_S = 2.5
+FAULTS = POLICY.replace("upstream_timeout: 30", f"upstream_timeout: {FAULT_TIMEOUT_S}")
+assert FAULTS != POLICY
+
+
+@pytest.fixture
+def stack(stack_factory):
+    return stack_factory(FAULTS)
 
 
 def post(stack, body, timeout=10.0):

@@ -14,6 +14,7 @@ from ringfence.agents._environment import (
     get_environment,
 )
 from ringfence.agents._grammar import Instruction, jailbreak_marker, parse_instructions
+from ringfence.agents._guarding import SessionGuardHook, as_screening
 from ringfence.agents._llama import LlamaCppModel
 from ringfence.agents._loop import (
     GuardEvent,
@@ -26,6 +27,7 @@ from ringfence.agents._loop import (
     screen_answer,
     screen_input,
     screen_tool_output,
+    screen_turn,
 )
 from ringfence.agents._model import (
     MODEL_BACKENDS,
@@ -67,12 +69,14 @@ __all__ = [
     "Screening",
     "ScriptedMode",
     "ScriptedModel",
+    "SessionGuardHook",
     "ToolCallRecord",
     "ToolCallRequest",
     "ToolRunner",
     "Transcript",
     "Usage",
     "World",
+    "as_screening",
     "environment",
     "get_environment",
     "jailbreak_marker",
@@ -83,4 +87,5 @@ __all__ = [
     "screen_answer",
     "screen_input",
     "screen_tool_output",
+    "screen_turn",
 ]

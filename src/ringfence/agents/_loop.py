@@ -1,8 +1,10 @@
 """The agent loop: user turn -> model -> tool calls through a runner -> ... -> answer.
 
 Guards plug in through :class:`GuardHook` at three points: user turns, tool outputs (before the
-model sees them) and the final answer. A hook that raises fails closed: the content is withheld
-or the answer replaced, and the event is recorded.
+model sees them) and the final answer. Content is recorded with the runner first and screened
+then, so a hook may read the verdict the runner's gateway session already reached
+(:class:`ringfence.agents.SessionGuardHook`). A hook that raises fails closed: the content is
+withheld or the answer replaced, and the event is recorded.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ class Screening:
     verdict: GuardVerdict
     spans: tuple[Span, ...] = ()
     reason: str = ""
+    text: str | None = None
+    """What to show instead: an answer the guards rewrote (redacted) or a refusal template
+    (for a ``block``); ``None`` keeps the text (or uses the loop's own withheld notice)."""
+    recorded: bool = False
+    """The runner's session already tainted the content as this screening says (the hook
+    reports the session's own guard verdict), so the loop does not taint it again."""
 
 
 @runtime_checkable
@@ -97,18 +105,27 @@ def run_agent(
     runner.add_content(system_prompt, "system")
     tools = runner.schemas()
     for index, text in enumerate(turns):
-        screening = _screen(out, hooks, "input", "user", text)
-        if screening.verdict in ("block", "error"):
-            out.messages.append(Message("user", text))
-            out.turn_outputs.append(INPUT_BLOCKED)
-            continue
-        item = runner.add_content(text, "user")
-        if screening.verdict == "flag" and item is not None:
-            runner.taint(item, screening.spans, screening.reason)
+        screening = screen_turn(out, hooks, runner, text)
         out.messages.append(Message("user", text))
+        if screening.verdict in ("block", "error"):
+            out.turn_outputs.append(screening.text or INPUT_BLOCKED)
+            continue
         answer = _turn(model, runner, tools, out, hooks, index, max_steps)
         out.turn_outputs.append(screen_answer(out, hooks, answer))
     return out
+
+
+def screen_turn(
+    out: Transcript, hooks: Sequence[GuardHook], runner: ToolRunner, text: str
+) -> Screening:
+    """Record a user turn with the runner, then screen it. A flag taints it (or its spans); a
+    block, or a guard that fails, taints it whole: the caller does not send it to the model."""
+    item = runner.add_content(text, "user")
+    screening = _screen(out, hooks, "input", "user", text)
+    if screening.verdict != "pass" and item is not None and not screening.recorded:
+        spans = screening.spans if screening.verdict == "flag" else ()
+        runner.taint(item, spans, screening.reason or screening.verdict)
+    return screening
 
 
 def _turn(
@@ -156,7 +173,7 @@ def screen_tool_output(
     screening = _screen(out, hooks, "tool_output", f"tool:{record.tool}", record.message)
     if screening.verdict == "pass":
         return record.message
-    if record.content_id is not None:
+    if record.content_id is not None and not screening.recorded:
         # spans of a tool result's text do not map onto its structured fields: taint it whole
         runner.taint(record.content_id, (), screening.reason)
     if screening.verdict == "flag":
@@ -165,10 +182,9 @@ def screen_tool_output(
 
 
 def screen_answer(out: Transcript, hooks: Sequence[GuardHook], answer: str) -> str:
-    """The answer the user sees after the guards (replaced when blocked or a guard fails)."""
-    if not hooks:
-        return answer
-    verdict = Screening("pass")
+    """The answer the user sees after the guards: replaced when blocked (by the guards' refusal
+    template, else a withheld notice) or when a guard fails; rewritten when a guard redacted it
+    (the next hook sees the rewritten answer)."""
     for hook in hooks:
         try:
             verdict = hook.screen_output(answer)
@@ -177,13 +193,17 @@ def screen_answer(out: Transcript, hooks: Sequence[GuardHook], answer: str) -> s
         if verdict.verdict != "pass":
             out.guard_events.append(GuardEvent("output", "assistant", verdict.verdict,
                                                verdict.reason))  # fmt: skip
-        if verdict.verdict in ("block", "error"):
+        if verdict.verdict == "error":
             return OUTPUT_BLOCKED
+        if verdict.verdict == "block":
+            return verdict.text or OUTPUT_BLOCKED
+        if verdict.text is not None:
+            answer = verdict.text
     return answer
 
 
 def screen_input(out: Transcript, hooks: Sequence[GuardHook], text: str) -> Screening:
-    """The guards' verdict on a user turn."""
+    """The guards' verdict on a user turn (without recording it: see :func:`screen_turn`)."""
     return _screen(out, hooks, "input", "user", text)
 
 
@@ -193,7 +213,7 @@ def _screen(
     """Run every hook; the first block/error wins, flags are merged."""
     spans: list[Span] = []
     reasons: list[str] = []
-    whole = False
+    whole, recorded = False, True
     for hook in hooks:
         try:
             result = hook.screen_content(text, source)
@@ -206,8 +226,10 @@ def _screen(
             return result
         spans.extend(result.spans)
         whole = whole or not result.spans
+        recorded = recorded and result.recorded
         reasons.append(result.reason)
     if reasons:
         merged = () if whole else tuple(spans)
-        return Screening("flag", merged, "; ".join(r for r in reasons if r))
+        reason = "; ".join(r for r in reasons if r)
+        return Screening("flag", merged, reason, recorded=recorded)
     return Screening("pass")

@@ -192,7 +192,7 @@ class ApprovalQueue:
         outcome = self.wait(request_id, timeout_s)
         if outcome.status != "approved":
             return outcome
-        req, claimed = self._claim(request_id, "delegated", audit)
+        req, claimed = self.claim(request_id, execution="delegated", audit=audit)
         if not claimed:
             return outcome_of(req)
         return ApprovalOutcome("approved", req.id, req.reason or "", args=req.args)
@@ -207,7 +207,7 @@ class ApprovalQueue:
             raise ConfigError(f"tool {req.tool!r} is not registered with this gateway")
         if req.state != "approved" or tool is None:
             return not_run(req)
-        req, claimed = self._claim(request_id, "running", gateway.audit)
+        req, claimed = self.claim(request_id, execution="running", audit=gateway.audit)
         if not claimed:
             return not_run(req)
         session = gateway.session(req.principal, req.session, agent=req.agent)
@@ -240,12 +240,22 @@ class ApprovalQueue:
         self._record_result(gateway.audit, req, execution_of(result), result.message)
         return result
 
-    def _claim(
-        self, request_id: str, execution: str, audit: AuditLog
+    def claim(
+        self, request_id: str, *, execution: str = "delegated", audit: AuditLog | None = None
     ) -> tuple[ApprovalRequest, bool]:
-        """approved -> executed, atomically: only one caller ever gets ``True``."""
+        """Take an approved request for execution elsewhere, exactly once.
+
+        ``approved`` -> ``executed`` is a compare-and-set in one ``BEGIN IMMEDIATE``
+        transaction, recorded with ``execution`` (default ``delegated``: handed to a caller that
+        executes the call itself, e.g. the proxy's client app) and an ``executed`` audit event.
+        Returns the request as it is afterwards and whether this caller won: of any number of
+        concurrent claims (threads or processes) exactly one gets ``True``; a request in any
+        other state (pending, denied, expired, cancelled, already executed) gives ``False``.
+        Raises :class:`ApprovalError` for an unknown id. Nothing is re-checked here: a caller
+        that executes the call itself should use :meth:`resume`.
+        """
         now = self.clock()
-        with audit.transaction() as tx:
+        with (audit or self.audit).transaction() as tx:
             conn = tx.conn
             req = must(load_request(conn, request_id), request_id)
             won = req.state == "approved" and set_state(

@@ -14,7 +14,7 @@ from ringfence.audit._events import (
     GenericEvent,
     event_kind,
 )
-from ringfence.audit._log import AuditLog, AuditTransaction, read_records
+from ringfence.audit._log import AuditLog, AuditTransaction, Deferred, read_records
 from ringfence.audit._verify import VerifyResult, verify_chain
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Chain",
     "ContentEvent",
     "DecisionEvent",
+    "Deferred",
     "ErrorEvent",
     "EventKind",
     "ExecutionEvent",

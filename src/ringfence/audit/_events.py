@@ -107,7 +107,9 @@ class DecisionEvent(AuditEvent):
 @event_kind
 @dataclass(frozen=True, kw_only=True)
 class ExecutionEvent(AuditEvent):
-    """A call executed (or failed while executing)."""
+    """A call executed (or failed while executing). ``dry_run``: allowed but not executed;
+    ``delegated``: approved and handed to the caller to execute (the proxy's client app, an MCP
+    server), not run by ringfence."""
 
     kind: ClassVar[str] = "execution"
     call_id: str
@@ -116,6 +118,7 @@ class ExecutionEvent(AuditEvent):
     result: str = ""
     error: str | None = None
     dry_run: bool = False
+    delegated: bool = False
 
 
 @event_kind

@@ -5,6 +5,11 @@
 ``durable=False`` queues the record; queued records are written within ``flush_interval``
 seconds, when ``max_batch`` are waiting, before the next durable append, and at close or exit.
 A failed write keeps the records queued and raises to a durable caller: nothing is dropped.
+
+``deferring()`` lets a caller on an event loop run a short synchronous step without waiting for
+a commit there: durable appends made on that thread inside the block are queued, counted, and
+committed by the caller's :meth:`AuditLog.flush` (from a worker thread) before anything that
+depends on them leaves the process.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from ringfence.audit._chain import GENESIS, Chain, canonical_json, key_from_env
 from ringfence.audit._events import AuditEvent, AuditRecord
@@ -37,6 +43,14 @@ _HEAD = (
 
 # a queued record: (ticket, ts_us, kind, session, principal, payload)
 _Pending = tuple[int, int, str, str | None, str | None, str]
+
+
+@dataclass
+class Deferred:
+    """Durable appends queued inside :meth:`AuditLog.deferring`; commit them with
+    :meth:`AuditLog.flush` when ``count`` is not 0."""
+
+    count: int = 0
 
 
 class AuditLog:
@@ -66,6 +80,7 @@ class AuditLog:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._local = threading.local()  # .deferred: the Deferred of this thread's block
         ref = weakref.ref(self)
         atexit.register(_close_at_exit, ref)
         store.before_close(lambda: _close_at_exit(ref))  # closing the store never strands records
@@ -82,7 +97,9 @@ class AuditLog:
     # --- writing ---------------------------------------------------------------------------
 
     def append(self, event: AuditEvent, *, durable: bool = True) -> int | None:
-        """Append one event. Durable appends return the record's sequence number."""
+        """Append one event. Durable appends return the record's sequence number (``None``
+        inside :meth:`deferring`, where they are queued)."""
+        durable = durable and not self._defer(1)
         ticket = self._enqueue([event], wait=durable)
         if durable:
             try:
@@ -97,11 +114,35 @@ class AuditLog:
 
     def append_many(self, events: Iterable[AuditEvent], *, durable: bool = True) -> None:
         """Append several events in order; with ``durable`` they are committed on return."""
-        ticket = self._enqueue(list(events))
+        batch = list(events)
+        durable = durable and not self._defer(len(batch))
+        ticket = self._enqueue(batch)
         if durable:
             self._flush_through(ticket)
         else:
             self._after_queue()
+
+    @contextmanager
+    def deferring(self) -> Iterator[Deferred]:
+        """Within the block, durable appends made on this thread are queued, not committed, and
+        counted in the yielded :class:`Deferred`. The caller must :meth:`flush` before acting on
+        the step's outcome (answering a client); a failed flush raises and keeps the records
+        queued, as a failed durable append would. For short, synchronous steps only."""
+        outer = getattr(self._local, "deferred", None)
+        self._local.deferred = deferred = Deferred()
+        try:
+            yield deferred
+        finally:
+            self._local.deferred = outer
+            if outer is not None:
+                outer.count += deferred.count
+
+    def _defer(self, n: int) -> bool:
+        deferred: Deferred | None = getattr(self._local, "deferred", None)
+        if deferred is None:
+            return False
+        deferred.count += n
+        return True
 
     def flush(self) -> None:
         """Write everything queued so far."""

@@ -50,7 +50,10 @@ def demo(out: str) -> None:
 
 def _still_succeeding(console: Console, doc: dict[str, Any]) -> None:
     rows = [r for r in doc["cases"] if r["category"] == "attack" and r["outcome"] == "complied"]
+    _guard_false_positives(console, doc)
     if not rows:
+        console.print("Attacks that still succeed with the policy: [green]none[/] (against "
+                      "this scripted agent: see docs/evals.md for the limits)")  # fmt: skip
         return
     console.print(f"Attacks that still succeed with the policy: {len(rows)}")
     for row in (r for r in rows if "tool-action" in r["tags"]):
@@ -60,6 +63,21 @@ def _still_succeeding(console: Console, doc: dict[str, Any]) -> None:
     if others:
         console.print(f"  no tool action to stop (leaks in the answer, or to the customer "
                       f"herself: a job for output guards): {', '.join(others)}")  # fmt: skip
+
+
+def _guard_false_positives(console: Console, doc: dict[str, Any]) -> None:
+    """What the policy's guards flagged on benign (normal and edge) cases, and what it cost."""
+    benign = [r for r in doc["cases"] if r["category"] in ("normal", "edge")]
+    flagged = [(r, e) for r in benign for e in r.get("guard_events", []) if e["verdict"] != "pass"]
+    if not flagged:
+        return
+    cases = {r["id"] for r, _ in flagged}
+    failed = {r["id"] for r, _ in flagged if not r["task_success"]}
+    console.print(f"Guards flagged content in {len(cases)} benign case(s): false positives "
+                  f"(of those cases, tasks failed: {len(failed)}):")  # fmt: skip
+    for row, event in flagged:
+        console.print(f"  [yellow]{event['stage']}[/] {row['id']} {event['source']}: "
+                      f"{event['reason']}")  # fmt: skip
 
 
 def _replay(console: Console, folder: Path) -> None:

@@ -62,36 +62,26 @@ def mcp_gateway(policy_path: str, db: str, principal: str, tenant: str | None,
                 approval_wait: float, command: tuple[str, ...]) -> None:  # fmt: skip
     """Run the MCP tool gateway in front of an MCP server: ringfence mcp-gateway --policy
     FILE -- COMMAND [ARGS...] (stdio), or --upstream-url URL."""
-    from ringfence.approval import ApprovalQueue
-    from ringfence.gateway import Gateway
-    from ringfence.guards import build_pipeline
     from ringfence.policy import Principal, load_policy
+    from ringfence.server import open_serving
     from ringfence.server._logs import configure_json_logs
     from ringfence.server._mcp import McpGateway, require_mcp, serve_http, serve_stdio
-    from ringfence.store import SqliteStore
 
     require_mcp()
     if bool(command) == bool(upstream_url):
         raise ConfigError("give the upstream as -- COMMAND [ARGS...] or as --upstream-url URL")
     policy = load_policy(policy_path)
     configure_json_logs("info")  # JSON lines on stderr; stdout carries the protocol
-    store = SqliteStore(db)
-    guards = build_pipeline(policy)
-    queue = ApprovalQueue(store, policy=policy, wait_s=approval_wait or None)
-    gateway = Gateway(policy, store=store, audit=queue.audit, require_registered=False,
-                      approvals=queue, guards=guards)  # fmt: skip
     who = Principal(principal, tenant=tenant)
-
-    def factory(client: object) -> McpGateway:
-        return McpGateway(gateway, client, who)  # type: ignore[arg-type,unused-ignore]
-
     target: str | list[str] = upstream_url or list(command)
-    try:
+    # the policy's guards: section, or the default guards (tool descriptions and results are
+    # screened by the untrusted pipeline, with the injection detector)
+    with open_serving(policy, db, approval_wait=approval_wait) as serving:
+
+        def factory(client: object) -> McpGateway:
+            return McpGateway(serving.gateway, client, who)  # type: ignore[arg-type,unused-ignore]
+
         if http_port is None:
             anyio.run(serve_stdio, factory, target)
         else:
             anyio.run(functools.partial(serve_http, factory, target, host, http_port))
-    finally:
-        gateway.close()
-        guards.close()
-        store.close()

@@ -80,14 +80,10 @@ def serve(
     log_level: str,
 ) -> None:
     """Run the OpenAI-compatible guarding proxy in front of UPSTREAM."""
-    from ringfence.approval import ApprovalQueue
-    from ringfence.gateway import Gateway
-    from ringfence.guards import build_pipeline
     from ringfence.policy import load_policy
-    from ringfence.server import KeyRing, ProxyConfig, build_app
+    from ringfence.server import KeyRing, ProxyConfig, build_app, open_serving
     from ringfence.server._logs import configure_json_logs, log
     from ringfence.server._running import run
-    from ringfence.store import SqliteStore
 
     if keys_path is None and not no_auth:
         raise ConfigError("give --keys FILE (client API keys) or --no-auth")
@@ -101,37 +97,28 @@ def serve(
     policy = load_policy(policy_path)
     keys = KeyRing.load(keys_path) if keys_path else None
     configure_json_logs(log_level)
-    store = SqliteStore(db)
-    queue = ApprovalQueue(store, policy=policy, wait_s=approval_wait or None)
-    guards = build_pipeline(policy)  # the policy's guards: section, or the default guards
-    gateway = Gateway(
-        policy,
-        store=store,
-        audit=queue.audit,
-        require_registered=False,
-        approvals=queue,
-        guards=guards,
-    )
-    config = ProxyConfig(
-        gateway=gateway, upstream=upstream, keys=keys, upstream_key=upstream_key, approvals=queue
-    )
-    log.info(
-        "serving",
-        extra={
-            "host": host,
-            "port": port,
-            "upstream": upstream,
-            "policy": policy.name,
-            "db": db,
-            "auth": keys is not None,
-        },
-    )
-    try:
+    # the policy's guards: section, or the default guards (injection detector included)
+    with open_serving(policy, db, approval_wait=approval_wait) as serving:
+        config = ProxyConfig(
+            gateway=serving.gateway,
+            upstream=upstream,
+            keys=keys,
+            upstream_key=upstream_key,
+            approvals=serving.approvals,
+        )
+        log.info(
+            "serving",
+            extra={
+                "host": host,
+                "port": port,
+                "upstream": upstream,
+                "policy": policy.name,
+                "db": db,
+                "auth": keys is not None,
+                "guards": "policy" if policy.spec.guards is not None else "default",
+            },
+        )
         run(build_app(config), host, port, log_level=log_level)
-    finally:
-        gateway.close()
-        guards.close()
-        store.close()
 
 
 @click.command("mock-upstream")

@@ -23,6 +23,7 @@ from ringfence.agents import (
     Environment,
     GatewayRunner,
     GuardHook,
+    SessionGuardHook,
     ToolRunner,
     Transcript,
     get_environment,
@@ -37,6 +38,7 @@ from ringfence.evals._scoring import Grader, Score, error_score, score_case
 from ringfence.evals._targets import Episode, Target
 from ringfence.exceptions import ConfigError
 from ringfence.gateway import Gateway
+from ringfence.guards import GuardPipeline, build_pipeline
 from ringfence.policy import Policy, load_policy
 from ringfence.store import SqliteStore
 
@@ -83,6 +85,7 @@ class CaseRunner:
         self.detector = detector or PatternRefusalDetector()
         self.principal = principal
         self.max_steps = max_steps
+        self._guards: GuardPipeline | None = None
         self._audit_store = SqliteStore(audit_db or ":memory:") if self.policy else None
         self.audit = AuditLog(self._audit_store) if self._audit_store else None
 
@@ -93,9 +96,9 @@ class CaseRunner:
             setup = validate_setup(self.env, case, "<case>", "")
         principal = case.principal or self.principal or self.env.default_principal
         world = self.env.build(setup, principal)
-        runner, cleanup = self._runner(world, f"{case.id}#{epoch}")
+        runner, hooks, cleanup = self._runner(world, f"{case.id}#{epoch}")
         episode = Episode(case, world, runner, world.system_prompt(), list(case.turns),
-                          self.hooks, self.max_steps)  # fmt: skip
+                          (*self.hooks, *hooks), self.max_steps)  # fmt: skip
         start = time.perf_counter()
         try:
             transcript = self.target.run(episode)
@@ -116,23 +119,32 @@ class CaseRunner:
             score, state = Score("unscorable", False, None, False, (), reason), None
         return CaseResult(case, score, transcript, state, latency, epoch)
 
-    def _runner(self, world: Any, session_id: str) -> tuple[ToolRunner, Callable[[], None]]:
+    def _runner(
+        self, world: Any, session_id: str
+    ) -> tuple[ToolRunner, tuple[GuardHook, ...], Callable[[], None]]:
+        """The run's tool runner, the guards its policy declares (as hooks) and a clean-up."""
         if self.policy is None:
-            return DirectRunner(world.tools()), lambda: None
+            return DirectRunner(world.tools()), (), lambda: None
+        if self.policy.spec.guards is not None and self._guards is None:
+            self._guards = build_pipeline(self.policy)  # built once: loads the detector once
         store = SqliteStore(":memory:")
-        gateway = Gateway(self.policy, store=store, audit=self.audit, resolver=world)
+        gateway = Gateway(self.policy, store=store, audit=self.audit, resolver=world,
+                          guards=self._guards)  # fmt: skip
         for tool in world.tools():
             gateway.add_tool(tool)
         session = gateway.session(world.principal, session_id)
+        hooks = (SessionGuardHook(session),) if session.guards is not None else ()
 
         def cleanup() -> None:
             if gateway.resolver is not None:
                 gateway.resolver.close()
             store.close()
 
-        return GatewayRunner(session), cleanup
+        return GatewayRunner(session), hooks, cleanup
 
     def close(self) -> None:
+        if self._guards is not None:
+            self._guards.close()
         if self.audit is not None:
             self.audit.close()
         if self._audit_store is not None:

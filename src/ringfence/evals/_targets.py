@@ -33,8 +33,8 @@ from ringfence.agents import (
     make_model,
     run_agent,
     screen_answer,
-    screen_input,
     screen_tool_output,
+    screen_turn,
 )
 from ringfence.agents._loop import MAX_STEPS
 from ringfence.evals._schema import Case
@@ -118,12 +118,9 @@ class PythonTarget:
         episode.runner.add_content(episode.system_prompt, "system")
         turns = []
         for text in episode.turns:
-            verdict = screen_input(out, episode.hooks, text)
+            verdict = screen_turn(out, episode.hooks, episode.runner, text)
             if verdict.verdict in ("block", "error"):
                 continue
-            item = episode.runner.add_content(text, "user")
-            if verdict.verdict == "flag" and item is not None:
-                episode.runner.taint(item, verdict.spans, verdict.reason)
             out.messages.append(Message("user", text))
             turns.append(text)
 

@@ -107,6 +107,10 @@ class CallResult:
     error: str | None = None
     approval: ApprovalOutcome | None = None
     content_id: str | None = None
+    delegated: Proposal | None = None
+    """Set when an approved call was handed to the caller to execute (the gateway has no
+    function for it: the proxy's client app, an MCP server): the allowed proposal, with the
+    approved arguments and its caps reserved; report the outcome with ``complete(delegated)``."""
 
     @property
     def ok(self) -> bool:
@@ -285,10 +289,13 @@ class Session:
             return self._refused(proposal)
         if not self.gateway.dry_run and self._stages(call.tool):
             return self._stage(proposal)
-        if self.gateway.dry_run or proposal.tool is None or proposal.tool.fn is None:
+        fn = proposal.tool.fn if proposal.tool is not None else None
+        if fn is None and proposal.approval is not None and not self.gateway.dry_run:
+            return self._delegate(proposal)
+        if self.gateway.dry_run or fn is None:
             return self._finish(proposal, executed=False, output=None, error=None)
         try:
-            output = proposal.tool.fn(**call.args)
+            output = fn(**call.args)
         except Exception as exc:
             return self._finish(
                 proposal, executed=True, output=None, error=f"{type(exc).__name__}: {exc}"
@@ -314,6 +321,16 @@ class Session:
                                    call_id=proposal.call.call_id))  # fmt: skip
             failed = replace(proposal.verdict, decision="error", errors=(repr(exc),))
             return self._refused(replace(proposal, verdict=failed))
+
+    def _delegate(self, proposal: Proposal) -> CallResult:
+        """An approved call the gateway has no function for: handed to the caller (audited as
+        a ``delegated`` execution, not as run); its cap reservation stays with it."""
+        call = proposal.call
+        message = f"The call to '{call.tool}' was approved and handed to the caller to execute."
+        self._audit(ExecutionEvent(call_id=call.call_id or "", tool=call.tool, ok=True,
+                                   result=message, delegated=True))  # fmt: skip
+        return CallResult(call.call_id or "", call.tool, call.args, "allow", proposal.verdict,
+                          executed=False, message=message, delegated=proposal)  # fmt: skip
 
     def complete(
         self, proposal: Proposal, *, output: Any = None, error: str | None = None

@@ -40,6 +40,7 @@ class SizeGuard:
 
     default_action: ClassVar[Action] = "block"
     inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
+    pure: bool = True  # findings depend only on the text (with the built-in token estimate)
     threshold: float = 0.5
 
     def __init__(
@@ -56,6 +57,7 @@ class SizeGuard:
         self.max_lines = max_lines
         self.max_tokens = max_tokens
         self.count_tokens = tokenizer or estimate_tokens
+        self.pure = tokenizer is None
 
     def check(self, text: str, label: Label) -> Sequence[Finding]:
         measures: list[tuple[str, int | None, Callable[[str], int]]] = [

@@ -190,6 +190,7 @@ class EncodingGuard:
         self.depth = depth
         self.max_payloads = max_payloads
         self.detector = (detector or load_detector(weights)) if rescan else None
+        self.pure = detector is None  # the bundled (or a weights file's) detector: a function
         self.threshold = float(self.detector.default_threshold) if self.detector else 0.5
 
     def calibrate(self, threshold: float, floor: float) -> None:

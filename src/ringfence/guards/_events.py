@@ -27,6 +27,8 @@ class GuardEvent(AuditEvent):
     source: str | None = None
     text_sha256: str | None = None
     chars: int = 0
+    cached: bool = False
+    """The verdict was reused from an identical earlier text (pure guards, verdict cache)."""
 
     @classmethod
     def of(
@@ -59,4 +61,5 @@ class GuardEvent(AuditEvent):
             source=source,
             text_sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
             chars=len(text),
+            cached=report.cached,
         )

@@ -119,6 +119,7 @@ class InjectionGuard:
     ) -> None:
         self.name = "injection"
         self.detector = detector or load_detector(weights)
+        self.pure = detector is None  # the bundled (or a weights file's) detector: a function
         if fpr is not None:
             self.threshold = float(self.detector.threshold_for_fpr(fpr))
         else:

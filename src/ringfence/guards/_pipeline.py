@@ -10,6 +10,8 @@ calling thread meanwhile, in order: under the GIL threads give pure-Python work 
 thread hand-off costs more than most guards. An inline guard cannot be cut off, so its result
 counts only if it finished before the deadline (late: error; not started before the deadline:
 error). ``isolate=True`` (policy: ``guards: {isolate: true}``) runs every guard in a thread.
+``cache_size=N`` keeps the last N complete verdicts of the ``input`` and ``untrusted``
+directions whose guards are all pure, and reuses them for identical texts (``_cache``).
  Findings at or above a step's threshold get the step's action,
 findings in its low-confidence band get that band's action, the rest are dropped. The verdict is
 the most severe one (``error`` > ``block`` > ``flag`` > ``pass``). Then the guards whose findings
@@ -28,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, get_args
 
 from ringfence.exceptions import ConfigError
+from ringfence.guards._cache import CACHED_DIRECTIONS, CacheKey, VerdictCache
 from ringfence.guards._config import DEFAULT_DEADLINE_MS, DEFAULT_REFUSAL, GuardSpec, GuardsSpec
 from ringfence.guards._registry import create_guard
 from ringfence.guards._types import (
@@ -134,6 +137,7 @@ class GuardPipeline:
         refusal_template: str = DEFAULT_REFUSAL,
         max_workers: int | None = None,
         isolate: bool = False,
+        cache_size: int = 0,
     ) -> None:
         if not (deadline_ms > 0 and math.isfinite(deadline_ms)):
             raise ConfigError(f"deadline_ms must be a positive number, got {deadline_ms!r}")
@@ -152,12 +156,29 @@ class GuardPipeline:
         self._max_workers = max_workers or max(4, 2 * total)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self.cache = VerdictCache(cache_size) if cache_size > 0 else None
+        self._cached = frozenset(
+            d
+            for d in CACHED_DIRECTIONS
+            if self._runners[d]
+            and all(getattr(r.guard, "pure", False) is True for r in self._runners[d])
+        )
 
     # --- introspection ---------------------------------------------------------------------
 
     def guards(self, direction: Direction) -> list[str]:
         """Names of the guards of ``direction``, in order."""
         return [r.name for r in self._runners[direction]]
+
+    def caches(self, direction: Direction) -> bool:
+        """Whether verdicts of ``direction`` are reused for identical texts (a cache is set and
+        every guard of the direction is pure)."""
+        return self.cache is not None and direction in self._cached
+
+    def runs_inline(self, direction: Direction) -> bool:
+        """Whether every guard of ``direction`` runs in the calling thread (the built-in ones:
+        bounded CPU work, no I/O), so that :meth:`evaluate` never waits on a worker thread."""
+        return all(r.inline for r in self._runners[direction])
 
     def guard(self, direction: Direction, name: str) -> Guard:
         """The guard named ``name`` in ``direction`` (e.g. to add a canary token)."""
@@ -188,6 +209,28 @@ class GuardPipeline:
         runners, label = self._prepare(text, label, direction)
         if not runners:
             return _empty(direction, start)
+        key, hit = self._lookup(text, label, direction, start)
+        if hit is not None:
+            return hit
+        return self._keep(key, self._evaluate(runners, text, label, direction, start))
+
+    def _lookup(
+        self, text: str, label: Label, direction: Direction, start: float
+    ) -> tuple[CacheKey | None, GuardReport | None]:
+        """(cache key, cached report): (None, None) where verdicts are not cached."""
+        if self.cache is None or direction not in self._cached:
+            return None, None
+        key = self.cache.key(text, label, direction)
+        return key, self.cache.get(key, (time.perf_counter() - start) * 1000.0)
+
+    def _keep(self, key: CacheKey | None, report: GuardReport) -> GuardReport:
+        if key is not None and self.cache is not None:
+            self.cache.put(key, report)
+        return report
+
+    def _evaluate(
+        self, runners: list[_Runner], text: str, label: Label, direction: Direction, start: float
+    ) -> GuardReport:
         deadline = start + self.deadline_s
         threaded = [r for r in runners if not r.inline]
         futures: dict[int, Future[Sequence[Finding]]] = {}
@@ -226,6 +269,14 @@ class GuardPipeline:
         runners, label = self._prepare(text, label, direction)
         if not runners:
             return _empty(direction, start)
+        key, hit = self._lookup(text, label, direction, start)
+        if hit is not None:
+            return hit
+        return self._keep(key, await self._aevaluate(runners, text, label, direction, start))
+
+    async def _aevaluate(
+        self, runners: list[_Runner], text: str, label: Label, direction: Direction, start: float
+    ) -> GuardReport:
         loop = asyncio.get_running_loop()
         pool = self._executor()
         tasks = [asyncio.ensure_future(_acheck(r.guard, text, label, loop, pool)) for r in runners]
@@ -440,11 +491,14 @@ def step_from_spec(spec: GuardSpec) -> GuardStep:
     )
 
 
-def build_pipeline(source: Policy | GuardsSpec | None = None) -> GuardPipeline:
+def build_pipeline(
+    source: Policy | GuardsSpec | None = None, *, cache_size: int = 0
+) -> GuardPipeline:
     """The pipeline a policy's ``guards:`` section declares; defaults where it says nothing.
 
     Guards load their resources (e.g. the detector's weights) here, never at the first request;
     a guard that cannot be built raises (:class:`ConfigError`, :class:`MissingExtraError`).
+    ``cache_size``: see :class:`GuardPipeline` (servers that see whole conversations set it).
     """
     spec = _spec_of(source)
     defaults = default_guards()
@@ -458,6 +512,7 @@ def build_pipeline(source: Policy | GuardsSpec | None = None) -> GuardPipeline:
         deadline_ms=spec.deadline_ms,
         refusal_template=spec.refusal_template,
         isolate=spec.isolate,
+        cache_size=cache_size,
     )
 
 

@@ -103,6 +103,8 @@ class GuardReport:
     result: GuardResult
     actions: tuple[Action, ...]
     direction: Direction
+    cached: bool = False
+    """The verdict was reused from an identical earlier text (a pipeline's verdict cache)."""
 
     def acted(self, *actions: Action) -> list[Finding]:
         """The findings whose action is one of ``actions``."""
@@ -128,6 +130,10 @@ class Guard(Protocol):
     Optional attribute ``inline = True``: the guard does only bounded CPU work (no I/O, nothing
     that can hang), so :meth:`GuardPipeline.run` may call it in the calling thread; its result
     then counts only if it finished before the deadline.
+
+    Optional attribute ``pure = True``: the findings depend only on the text and its label (no
+    state that changes after the pipeline is built, no clock, no randomness), so a pipeline with
+    a verdict cache may reuse them for the same text (see ``GuardPipeline(cache_size=...)``).
     """
 
     name: str

@@ -115,6 +115,7 @@ class UnicodeGuard:
 
     default_action: ClassVar[Action] = "flag"
     inline: bool = True  # bounded CPU work, no I/O: may run in the calling thread
+    pure: bool = True  # findings depend only on the text
     threshold: float = 0.5
 
     def __init__(self, confusables: bool = True) -> None:

@@ -56,6 +56,11 @@ MISSING: Any = _Missing()
 
 def as_number(value: object) -> float:
     """A finite number from an int/float/Decimal or a numeric string; ValueError otherwise."""
+    if type(value) is int or type(value) is float:  # the common case, without Decimal
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{value!r} is not a finite number")
+        return number
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"{value!r} is not a number")
     try:

@@ -202,6 +202,14 @@ def _combine(
     charges: tuple[CapCharge, ...],
     provenance: dict[str, tuple[LeafProvenance, ...]],
 ) -> Verdict:
+    if not objections:
+        return Verdict(
+            decision="allow",
+            reasons=(f"tool {tool.name!r} is allowed and no rule objects",),
+            rules=(tool_rule_id(tool.name),),
+            charges=charges,
+            provenance=provenance,
+        )
     by: dict[RuleOutcome, list[_Objection]] = {"forbid": [], "error": [], "approve": []}
     for obj in objections:
         by[obj.result.outcome].append(obj)
@@ -211,16 +219,8 @@ def _combine(
         decision, deciding = "deny", by["forbid"] + by["error"]
     elif by["error"]:
         decision, deciding = "error", by["error"]
-    elif by["approve"]:
+    else:  # objections exist, none forbid or errored: they ask for approval
         decision, deciding = "approve", by["approve"]
-    else:
-        return Verdict(
-            decision="allow",
-            reasons=(f"tool {tool.name!r} is allowed and no rule objects",),
-            rules=(tool_rule_id(tool.name),),
-            charges=charges,
-            provenance=provenance,
-        )
     messages = [o.message for o in deciding if o.message]
     return Verdict(
         decision=decision,

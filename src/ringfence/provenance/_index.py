@@ -8,6 +8,7 @@ of its item (or field) and whether it is tainted. A value is looked up by its ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -96,6 +97,27 @@ def _is_empty(value: object) -> bool:
     return (isinstance(value, str) and not value.strip()) or value in ([], {})
 
 
+_Features = tuple[str, str, frozenset[str], frozenset[str], frozenset[str]]
+_CACHE_MAX_CHARS = 8192
+
+
+def _compute_features(text: str) -> _Features:
+    """(normalized text, cleaned text, numbers, e-mails, URLs) of a segment's text."""
+    clean = clean_text(text)
+    numbers, emails = frozenset(numbers_in(clean)), frozenset(emails_in(clean))
+    return normalize_text(clean), clean, numbers, emails, frozenset(urls_in(clean))
+
+
+# The same texts come back again and again (a system prompt, a conversation's earlier turns that
+# a proxy sees on every request): their features are a pure function of the text, so the last
+# 512 (of texts up to 8192 characters) are kept.
+_cached_features = functools.lru_cache(maxsize=512)(_compute_features)
+
+
+def _features(text: str) -> _Features:
+    return _cached_features(text) if len(text) <= _CACHE_MAX_CHARS else _compute_features(text)
+
+
 @dataclass(frozen=True)
 class _Segment:
     item_id: str
@@ -113,18 +135,18 @@ class _Segment:
     def build(
         cls, item: ContentItem, text: str, field: str | None, trusted: bool, tainted: bool
     ) -> _Segment:
-        clean = clean_text(text)
+        normalized, clean, numbers, emails, urls = _features(text)
         return cls(
             item_id=item.id,
             source=item.label.source,
             trusted=trusted,
             tainted=tainted,
             field=field,
-            text=normalize_text(clean),
+            text=normalized,
             clean=clean,
-            numbers=frozenset(numbers_in(clean)),
-            emails=frozenset(emails_in(clean)),
-            urls=frozenset(urls_in(clean)),
+            numbers=numbers,
+            emails=emails,
+            urls=urls,
         )
 
 

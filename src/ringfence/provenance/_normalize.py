@@ -2,9 +2,10 @@
 
 Matching is deliberately literal: a value is found in content when its canonical form occurs
 there. Canonical forms: NFKC + casefold + collapsed whitespace + invisible characters removed for
-text; a decimal value for numbers (``1,234.50`` == ``1234.5`` == ``$1 234.50``); upper-case without
-spaces for IBANs; lower-case without ``mailto:`` for e-mail addresses; scheme/host lower-cased,
-default port, fragment and trailing slash removed for URLs.
+text; a decimal value for numbers (``1,234.50`` == ``1234.5`` == ``$1 234.50``; in content,
+English number words up to 999 too: ``twenty`` == ``20``); upper-case without spaces for IBANs;
+lower-case without ``mailto:`` for e-mail addresses; scheme/host lower-cased, default port,
+fragment and trailing slash removed for URLs.
 """
 
 from __future__ import annotations
@@ -128,11 +129,76 @@ def _number_readings(token: str) -> list[str]:
 
 
 def numbers_in(text: str) -> set[str]:
-    """Canonical forms of every number written in ``text``."""
+    """Canonical forms of every number written in ``text``, in digits or in English words."""
     out: set[str] = set()
     for match in _NUMBER.finditer(text):
         out.update(number_forms(match.group(0)))
+    out.update(str(n) for n in word_numbers(text))
     return out
+
+
+_UNITS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+)  # fmt: skip
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_WORD_VALUE = {w: i for i, w in enumerate(_UNITS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+_NUMBER_WORD = "(?:" + "|".join(sorted((*_WORD_VALUE, "hundred"), key=len, reverse=True)) + ")"
+# A run of number words joined by spaces or hyphens ("and" allowed after "hundred"), whole words
+# (not glued to letters, digits or hyphens: "ten-year" is an adjective). The look-ahead on the
+# first letters skips most positions before the alternation is tried.
+_WORD_RUN = re.compile(
+    rf"(?<![\w-])(?=[efhnostz]){_NUMBER_WORD}(?:[ \t-]+(?:and[ \t]+)?{_NUMBER_WORD})*(?![\w-])",
+    re.IGNORECASE,
+)
+
+
+def word_numbers(text: str) -> list[int]:
+    """The numbers written as English words in ``text`` (``twenty`` 20, ``twenty-five`` 25,
+    ``one hundred and five`` 105), from zero to 999. Literal: no ordinals, fractions, other
+    languages, "a hundred" or "a dozen". A run that is not one number (``one two``) gives each."""
+    out: list[int] = []
+    for match in _WORD_RUN.finditer(text):
+        words = [w for w in re.split(r"[ \t-]+", match.group(0).casefold()) if w != "and"]
+        out.extend(_read_words(words))
+    return out
+
+
+def _read_words(words: list[str]) -> list[int]:
+    out: list[int] = []
+    i = 0
+    while i < len(words):
+        value, i = _read_number(words, i)
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def _read_number(words: list[str], i: int) -> tuple[int | None, int]:
+    """The number starting at ``words[i]`` and the index after it."""
+    word = words[i]
+    if word == "hundred":
+        return None, i + 1
+    value, i = _WORD_VALUE[word], i + 1
+    nxt = words[i] if i < len(words) else ""
+    if 1 <= value <= 9 and nxt == "hundred":
+        value, i = value * 100, i + 1
+        rest, j = _read_under_hundred(words, i)
+        return (value + rest, j) if rest is not None else (value, i)
+    if value >= 20 and nxt in _WORD_VALUE and 1 <= _WORD_VALUE[nxt] <= 9:
+        return value + _WORD_VALUE[nxt], i + 1
+    return value, i
+
+
+def _read_under_hundred(words: list[str], i: int) -> tuple[int | None, int]:
+    word = words[i] if i < len(words) else ""
+    if word not in _WORD_VALUE or _WORD_VALUE[word] == 0:
+        return None, i
+    value, i = _WORD_VALUE[word], i + 1
+    nxt = words[i] if i < len(words) else ""
+    if value >= 20 and nxt in _WORD_VALUE and 1 <= _WORD_VALUE[nxt] <= 9:
+        return value + _WORD_VALUE[nxt], i + 1
+    return value, i
 
 
 def canonical_email(value: str) -> str | None:

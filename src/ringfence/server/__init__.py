@@ -19,6 +19,7 @@ from ringfence.server._limits import RateLimiter
 from ringfence.server._metrics import Metrics
 from ringfence.server._mock import MockReply, MockRule, MockScript, MockToolCall, MockUpstream
 from ringfence.server._proxy import Proxy, ProxyConfig, build_app
+from ringfence.server._setup import Serving, open_serving
 from ringfence.server._stream import StreamFilter
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Proxy",
     "ProxyConfig",
     "RateLimiter",
+    "Serving",
     "SessionGuards",
     "StreamFilter",
     "build_app",
@@ -49,4 +51,5 @@ __all__ = [
     "hash_key",
     "key_entry",
     "new_key",
+    "open_serving",
 ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ringfence.audit import DecisionEvent
-from ringfence.gateway import SCHEMA_RULE, Session
+from ringfence.gateway import SCHEMA_RULE, CallResult, Gateway, Session
 from ringfence.gateway._messages import invalid_args_message, refusal_message
 from ringfence.policy import ProxySpec, Verdict
 from ringfence.server._guarding import Check, ContentChecker
@@ -33,6 +33,8 @@ class CallDecision:
     reservation: str | None = field(default=None, repr=False)
     arguments: str | None = None
     """Arguments to forward instead of the proposed ones (a person approved these)."""
+    staged: str | None = None
+    """The staged change recorded instead of forwarding the call (a ``stage: true`` tool)."""
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -46,6 +48,8 @@ class CallDecision:
             out["message"] = self.message
         if self.approval_id:
             out["approval"] = {"id": self.approval_id, "status": self.approval_status}
+        if self.staged:
+            out["staged"] = self.staged
         return out
 
 
@@ -60,6 +64,8 @@ class ChoiceOutcome:
     decisions: list[CallDecision] = field(default_factory=list)
     blocked: bool = False
     explanation: str = ""
+    refusal: str | None = None
+    """The model's own refusal text to pass on (rewritten when a guard redacted it)."""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -67,6 +73,21 @@ class ChoiceOutcome:
             "decisions": [d.public() for d in self.decisions],
             "blocked": self.blocked,
         }
+
+
+def stages(gateway: Gateway, tool: str) -> bool:
+    """Whether the policy declares ``tool`` ``stage: true`` (allowed calls are recorded, not
+    executed)."""
+    compiled = gateway.policy.tools.get(tool)
+    return compiled is not None and compiled.spec.stage
+
+
+def staged_change(result: CallResult) -> str | None:
+    """The id of the staged change ``result`` recorded, if the call was staged."""
+    out = result.output
+    if result.executed or not isinstance(out, Mapping) or "staged_change" not in out:
+        return None
+    return str(out["staged_change"])
 
 
 def check_text(content: str | None, refusal: str | None) -> str:
@@ -124,7 +145,7 @@ def decide_call(session: Session, checker: ContentChecker, call: Mapping[str, An
             call_id, name, verdict.decision, verdict.rules, False, refusal_message(name, verdict)
         )
     proposal = session.propose(name, args, call_id=call_id or None)
-    if proposal.verdict.decision == "allow":
+    if proposal.verdict.decision == "allow" and not stages(session.gateway, name):
         return CallDecision(
             proposal.call.call_id or call_id,
             name,
@@ -133,28 +154,40 @@ def decide_call(session: Session, checker: ContentChecker, call: Mapping[str, An
             True,
             reservation=proposal.reservation,
         )
-    result = session.execute(proposal)  # refusal message, or a pending approval request
+    # staged, refused, or an approval request (pending, or approved while we waited)
+    return _executed(proposal.verdict, session.execute(proposal))
+
+
+def _executed(proposed: Verdict, result: CallResult) -> CallDecision:
+    """The decision to report: the proposal's, unless executing it refused (deny, error)."""
+    refused = result.decision in ("deny", "error")
+    decision = result.decision if refused else proposed.decision
+    rules = result.verdict.rules if refused else proposed.rules
     approval = result.approval
-    if approval is not None and approval.status == "approved":  # decided while we waited
+    approval_id = approval.request_id if approval else None
+    approval_status = approval.status if approval else None
+    if result.delegated is not None:  # approved while we waited: the client executes it
         return CallDecision(
             result.call_id,
-            name,
-            "approve",
-            proposal.verdict.rules,
+            result.tool,
+            decision,
+            rules,
             True,
-            approval_id=approval.request_id,
-            approval_status="approved",
-            arguments=json.dumps(dict(result.args)),
+            approval_id=approval_id,
+            approval_status=approval_status,
+            reservation=result.delegated.reservation,
+            arguments=json.dumps(dict(result.delegated.call.args)),
         )
     return CallDecision(
         result.call_id,
-        name,
-        proposal.verdict.decision,
-        proposal.verdict.rules,
+        result.tool,
+        decision,
+        rules,
         False,
         result.message,
-        approval.request_id if approval else None,
-        approval.status if approval else None,
+        approval_id,
+        approval_status,
+        staged=staged_change(result),
     )
 
 
@@ -171,17 +204,11 @@ def decide_choice(
     """Output guards on the choice's text, then a decision for every tool call."""
     text = check_text(content, refusal)
     output = checker.check(session, text, "output") if text else None
+    content, refusal, output = _rewritten(session, checker, content, refusal, output)
     decisions = [decide_call(session, checker, call) for call in tool_calls]
     if output is not None and output.blocked:
-        return ChoiceOutcome(
-            spec.refusal_message,
-            [],
-            "content_filter",
-            output,
-            [_withheld(session, d) for d in decisions],
-            blocked=True,
-        )
-    refused = [d for d in decisions if not d.forwarded]
+        return blocked_outcome(session, spec, output, decisions)
+    refused = [d for d in decisions if not d.forwarded and d.staged is None]
     forwarded = [_forward(c, d) for c, d in zip(tool_calls, decisions, strict=True) if d.forwarded]
     if refused and spec.on_denied_tool_call == "replace":
         forwarded = []
@@ -193,7 +220,43 @@ def decide_choice(
     reason = finish_reason
     if tool_calls and not forwarded and finish_reason == "tool_calls":
         reason = "stop"
-    return ChoiceOutcome(new_content, forwarded, reason, output, decisions, explanation=explanation)
+    return ChoiceOutcome(
+        new_content,
+        forwarded,
+        reason,
+        output,
+        decisions,
+        explanation=explanation,
+        refusal=refusal,
+    )
+
+
+def blocked_outcome(
+    session: Session, spec: ProxySpec, output: Check | None, decisions: list[CallDecision]
+) -> ChoiceOutcome:
+    """The refusal that replaces a blocked choice; none of its calls is forwarded."""
+    withheld = [_withheld(session, d) for d in decisions]
+    return ChoiceOutcome(spec.refusal_message, [], "content_filter", output, withheld, blocked=True)
+
+
+def _rewritten(
+    session: Session,
+    checker: ContentChecker,
+    content: str | None,
+    refusal: str | None,
+    output: Check | None,
+) -> tuple[str | None, str | None, Check | None]:
+    """Content and refusal as the output guards rewrote them (redaction). The guards saw both
+    joined; when both are present, each is rewritten on its own (a part that blocks blocks)."""
+    if output is None or output.text is None or output.blocked:
+        return content, refusal, output
+    if refusal is None:
+        return output.text, refusal, output
+    if content is None:
+        return content, output.text, output
+    parts = [checker.check(session, part, "output") for part in (content, refusal)]
+    worst = next((c for c in parts if c.blocked), output)
+    return parts[0].text or content, parts[1].text or refusal, worst
 
 
 def _forward(call: Mapping[str, Any], decision: CallDecision) -> dict[str, Any]:

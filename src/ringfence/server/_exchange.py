@@ -12,7 +12,7 @@ from ringfence.exceptions import ConfigError
 from ringfence.gateway import Gateway, Session
 from ringfence.policy import Principal, ProxySpec
 from ringfence.server._conversation import Labelled, label_request, validate_messages
-from ringfence.server._decide import ChoiceOutcome, decide_choice
+from ringfence.server._decide import ChoiceOutcome, blocked_outcome, decide_choice
 from ringfence.server._guarding import Check, ContentChecker
 from ringfence.server._metrics import Metrics
 from ringfence.server._stream import StreamFilter
@@ -178,6 +178,7 @@ class Exchange:
             refusal_text=self.spec.refusal_message,
             block_as_error=self.spec.on_blocked_output == "error",
             extra=self.report,
+            block=lambda o: blocked_outcome(self.session, self.spec, o.output, o.decisions),
         )
 
     def report(self, outcomes: list[ChoiceOutcome], blocked_input: Check | None = None) -> Json:
@@ -203,6 +204,8 @@ def _rewrite_choice(choice: Mapping[str, Any], message: Json, outcome: ChoiceOut
     message["content"] = outcome.content
     if outcome.blocked:
         message["refusal"] = outcome.content
+    elif outcome.refusal is not None or "refusal" in message:
+        message["refusal"] = outcome.refusal  # as the output guards rewrote it
     if outcome.tool_calls:
         message["tool_calls"] = outcome.tool_calls
     else:

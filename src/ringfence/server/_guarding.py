@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from ringfence.audit import ErrorEvent
 from ringfence.gateway import Session
+from ringfence.guards import GuardPipeline
 from ringfence.provenance import ContentItem
 
 GuardVerdict = Literal["pass", "flag", "block", "error"]
@@ -32,6 +33,8 @@ class Check:
     findings: tuple[Any, ...] = ()
     latency_ms: float = 0.0
     errors: tuple[str, ...] = ()
+    text: str | None = None
+    """The rewritten text when a guard changed it (redaction, normalisation); else ``None``."""
 
     @property
     def blocked(self) -> bool:
@@ -40,6 +43,8 @@ class Check:
     def summary(self) -> dict[str, Any]:
         kinds = sorted({str(getattr(f, "kind", f)) for f in self.findings})
         out: dict[str, Any] = {"verdict": self.verdict, "findings": kinds}
+        if self.text is not None:
+            out["rewritten"] = True
         if self.errors:
             out["errors"] = list(self.errors)
         return out
@@ -48,14 +53,19 @@ class Check:
 @runtime_checkable
 class ContentChecker(Protocol):
     """Runs guards for the proxy. ``check`` covers ``input`` and ``output`` text; ``scan``
-    covers an untrusted item already added to the session (and taints it when flagged)."""
+    covers an untrusted item already added to the session (and taints it when flagged).
+    A checker whose checks are bounded CPU work (no I/O, no waiting) may say so with a class
+    attribute ``inline = True``: the proxy then runs them on its event loop (see
+    :func:`checks_inline`); any other checker runs in a worker thread."""
 
     def check(self, session: Session, text: str, direction: Direction) -> Check: ...
 
     def scan(self, session: Session, item: ContentItem) -> Check: ...
 
 
-def _from_result(direction: Direction, result: Any, started: float) -> Check:
+def _from_result(
+    direction: Direction, result: Any, started: float, original: str | None = None
+) -> Check:
     raw = str(getattr(result, "verdict", "error"))
     verdict: GuardVerdict = "error"
     if raw in ("pass", "flag", "block"):
@@ -64,9 +74,10 @@ def _from_result(direction: Direction, result: Any, started: float) -> Check:
     latency = getattr(result, "latency_ms", None)
     if latency is None:
         latency = (time.perf_counter() - started) * 1000
-    return Check(
-        direction, verdict, tuple(getattr(result, "findings", ()) or ()), float(latency), errors
-    )
+    text = getattr(result, "text", None)
+    rewritten = text if isinstance(text, str) and text != original else None
+    findings = tuple(getattr(result, "findings", ()) or ())
+    return Check(direction, verdict, findings, float(latency), errors, rewritten)
 
 
 def _audit_error(session: Session, where: str, exc: BaseException | str) -> str:
@@ -83,6 +94,19 @@ def scan_direction(item: ContentItem) -> Direction | None:
     if not item.label.trusted:
         return "untrusted"
     return "input" if item.label.kind == "user" else None
+
+
+def checks_inline(checker: ContentChecker, gateway: Any, directions: Sequence[Direction]) -> bool:
+    """Whether ``checker``'s checks in ``directions`` may run on an event loop: bounded CPU work
+    that never waits on a thread or the network. :class:`SessionGuards`: every guard of the
+    gateway's pipeline in those directions runs inline (the built-in guards do; a custom or
+    ``isolate``d guard runs in a thread, so it does not). Other checkers: ``inline = True``."""
+    if not isinstance(checker, SessionGuards):
+        return getattr(checker, "inline", False) is True
+    pipeline = getattr(gateway, "guards", None)
+    if not isinstance(pipeline, GuardPipeline):
+        return True  # no pipeline: every check is an immediate error
+    return all(pipeline.runs_inline(d) for d in directions)
 
 
 class SessionGuards:
@@ -103,7 +127,7 @@ class SessionGuards:
             result = fn(text)
         except Exception as exc:  # a guard that raises never passes
             return Check(direction, "error", errors=(_audit_error(session, "guards", exc),))
-        return _from_result(direction, result, started)
+        return _from_result(direction, result, started, text)
 
     def scan(self, session: Session, item: ContentItem) -> Check:
         direction = scan_direction(item)
@@ -118,7 +142,7 @@ class SessionGuards:
             session.taint(item.id, reason="not scanned: no guard report")
             why = _audit_error(session, f"guards.{direction}", f"no report for {item.id}")
             return Check(direction, "error", errors=(why,))
-        return _from_result(direction, report.result, time.perf_counter())
+        return _from_result(direction, report.result, time.perf_counter(), item.text)
 
 
 def _unavailable(session: Session, direction: Direction) -> Check:
@@ -133,6 +157,8 @@ class PatternChecker:
     the matched spans (``untrusted``)."""
 
     patterns: dict[Direction, Sequence[str]] = field(default_factory=dict)
+    inline: ClassVar[bool] = True
+    """Regular expressions are bounded CPU work: they may run on the event loop."""
 
     def _matches(self, text: str, direction: Direction) -> list[tuple[int, int, str]]:
         import re

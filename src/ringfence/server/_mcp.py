@@ -6,7 +6,9 @@ and puts the policy between the client and its tools. Needs the ``mcp`` extra (S
   description is text the model reads, written by whoever wrote the server).
 - ``tools/call``: decided by the policy with provenance from the connection's session (earlier
   results are content ``tool:NAME``); refused calls return an error result with the gateway's
-  message; approval-needing calls become approval requests (pending: the message names the id).
+  message; approval-needing calls become approval requests (pending: the message names the id;
+  approved while the queue waited: forwarded with the approved arguments). Tools declared
+  ``stage: true`` are recorded as staged changes instead of being called.
 - Results are recorded as content ``tool:NAME`` (untrusted unless the policy's ``output`` says
   otherwise) and screened by the untrusted guards: a blocked result is withheld; a flagged one
   is passed on and taints the values that come from it for later calls.
@@ -26,7 +28,7 @@ import anyio
 from ringfence.exceptions import MissingExtraError, UpstreamError
 from ringfence.gateway import Gateway, Proposal, Session
 from ringfence.policy import Principal
-from ringfence.server._decide import deny_event
+from ringfence.server._decide import deny_event, staged_change, stages
 from ringfence.server._guarding import ContentChecker, SessionGuards
 from ringfence.server._metrics import Metrics
 
@@ -122,20 +124,25 @@ class McpGateway:
             return _error_result(f"The tool '{name}' is not available.")
         proposal = await anyio.to_thread.run_sync(lambda: session.propose(name, args))
         self.metrics.decisions.inc(proposal.verdict.decision)
-        if proposal.verdict.decision != "allow":
-            return await self._not_allowed(session, proposal)
-        return await self._forward(session, proposal, name, dict(proposal.call.args))
+        if proposal.verdict.decision == "allow" and not stages(self.gateway, name):
+            return await self._forward(session, proposal, name, dict(proposal.call.args))
+        return await self._not_forwarded(session, proposal)
 
-    async def _not_allowed(self, session: Session, proposal: Proposal) -> mcp_types.CallToolResult:
+    async def _not_forwarded(
+        self, session: Session, proposal: Proposal
+    ) -> mcp_types.CallToolResult:
+        """Staged, refused, or an approval request, as the core decides (``Session.execute``);
+        a call approved while the queue waited comes back delegated and is forwarded."""
         result = await anyio.to_thread.run_sync(session.execute, proposal)
-        approval = result.approval
-        if approval is not None and approval.status == "approved":  # decided while waiting
-            approved = await anyio.to_thread.run_sync(
-                lambda: session.propose(proposal.call.tool, dict(result.args))
-            )
-            if approved.verdict.decision == "allow":
-                return await self._forward(session, approved, proposal.call.tool, dict(result.args))
+        delegated = result.delegated
+        if delegated is not None:
+            args = dict(delegated.call.args)
+            return await self._forward(session, delegated, delegated.call.tool, args)
+        change = staged_change(result)
+        if change is not None:  # recorded, not run: a person commits or rolls it back
+            return _error_result(result.message, {"ringfence/staged_change": change})
         message = result.message
+        approval = result.approval
         if approval is not None and approval.request_id and approval.status == "pending":
             message += f" (approval request {approval.request_id})"
         return _error_result(message)
@@ -204,11 +211,15 @@ def _output_of(result: mcp_types.CallToolResult) -> Any:
     return text
 
 
-def _error_result(message: str) -> mcp_types.CallToolResult:
+def _error_result(message: str, meta: dict[str, Any] | None = None) -> mcp_types.CallToolResult:
+    """A result the tool did not produce: refused, pending, staged or withheld. (``isError``:
+    a non-error result would be validated against the tool's output schema by the client.)"""
     import mcp.types as mcp_types
 
     return mcp_types.CallToolResult(
-        content=[mcp_types.TextContent(type="text", text=message)], is_error=True
+        meta=meta,
+        content=[mcp_types.TextContent(type="text", text=message)],
+        is_error=True,
     )
 
 

@@ -136,6 +136,8 @@ class MockUpstream:
                 pass
         except (_Reset, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # shutting down (a stalled connection, say): just close
+            pass
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
@@ -311,8 +313,22 @@ class MockUpstream:
         try:
             yield f"http://{host}:{self.port}/v1"
         finally:
+            done = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            with contextlib.suppress(Exception):
+                done.result(5)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
+            if not thread.is_alive():
+                loop.close()
+
+    async def _shutdown(self) -> None:
+        """Stop listening and end every connection, stalled ones included."""
+        if self.server is not None:
+            self.server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _pieces(text: str, size: int) -> Iterator[str]:

@@ -6,8 +6,11 @@ that straddles a boundary is seen whole), and everything but the last ``hold_bac
 is released. Tool-call deltas are never forwarded as they arrive: the calls are assembled and,
 when the upstream finishes, decided by :func:`decide_choice`, the same function the
 non-streaming path uses, on the full text. That final check is the verdict; a window check
-that blocks only stops early release. ``hold_back="all"`` releases nothing before the verdict.
-Delta fields other than role, content, refusal and tool_calls are dropped (nothing unchecked).
+that blocks only stops early release. A window check that rewrites the text (a guard with
+``action: redact``) also stops early release for that choice: the rest is sent from the final,
+rewritten text (and if that rewrite reaches into text already released, the stream ends with
+the refusal instead). ``hold_back="all"`` releases nothing before the verdict. Delta fields
+other than role, content, refusal and tool_calls are dropped (nothing unchecked).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ringfence.server._wire import DONE, Json, chunk, delta_choice, error_body, 
 
 Decider = Callable[[str | None, str | None, list[dict[str, Any]], str | None], ChoiceOutcome]
 WindowCheck = Callable[[str], Check]
+Blocker = Callable[[ChoiceOutcome], ChoiceOutcome]
 
 
 @dataclass
@@ -75,8 +79,10 @@ class StreamFilter:
         refusal_text: str,
         block_as_error: bool,
         extra: Callable[[list[ChoiceOutcome]], Json],
+        block: Blocker | None = None,
     ) -> None:
         self._decide, self._window_check = decide, window_check
+        self._block = block or _blocked
         self._hold = None if hold_back == "all" else int(hold_back)
         self._refusal_text, self._block_as_error, self._extra = refusal_text, block_as_error, extra
         self._choices: dict[int, _Choice] = {}
@@ -123,7 +129,8 @@ class StreamFilter:
         if hold is None or choice.stopped or len(choice.pending) < 2 * hold:
             return ""
         self.window_checks += 1
-        if self._window_check(choice.tail + choice.pending).blocked:
+        check = self._window_check(choice.tail + choice.pending)
+        if check.blocked or check.text is not None:
             choice.stopped = True  # hold everything; the final check on the full text decides
             return ""
         text, choice.pending = choice.pending[:-hold], choice.pending[-hold:]
@@ -139,6 +146,9 @@ class StreamFilter:
             content = "".join(choice.content) or None
             refusal = "".join(choice.refusal) or None
             outcome = self._decide(content, refusal, choice.tool_calls(), choice.finish_reason)
+            sent = "".join(choice.content)[: choice.released]
+            if not outcome.blocked and not (outcome.content or "").startswith(sent):
+                outcome = self._block(outcome)  # a rewrite reached text already released
             outcomes.append(outcome)
             if outcome.blocked and self._block_as_error:
                 err = error_body(
@@ -165,9 +175,8 @@ class StreamFilter:
             rest = (outcome.content or "")[choice.released :]
             if rest:
                 out.append(self._event(choice.index, {"content": rest}))
-            refusal = "".join(choice.refusal)
-            if refusal:
-                out.append(self._event(choice.index, {"refusal": refusal}))
+            if outcome.refusal:
+                out.append(self._event(choice.index, {"refusal": outcome.refusal}))
             if outcome.tool_calls:
                 calls = [{"index": i, **c} for i, c in enumerate(outcome.tool_calls)]
                 out.append(self._event(choice.index, {"tool_calls": calls}))
@@ -176,6 +185,14 @@ class StreamFilter:
 
     def _event(self, index: int, delta: Json) -> bytes:
         return sse(chunk(self._base, [delta_choice(index, delta)]))
+
+    def has_tool_calls(self) -> bool:
+        """Whether the upstream proposed any tool call (deciding them may write durably)."""
+        return any(c.calls for c in self._choices.values())
+
+    def text_size(self) -> int:
+        """Characters of text received so far, over all choices."""
+        return sum(len(t) for c in self._choices.values() for t in (*c.content, *c.refusal))
 
     def finished_choices(self) -> bool:
         """Whether the upstream has finished at least one choice (sent a finish_reason)."""
@@ -186,3 +203,9 @@ class StreamFilter:
         if choice is None:
             return ""
         return check_text("".join(choice.content) or None, "".join(choice.refusal) or None)
+
+
+def _blocked(outcome: ChoiceOutcome) -> ChoiceOutcome:
+    return ChoiceOutcome(
+        outcome.content, [], "content_filter", outcome.output, outcome.decisions, blocked=True
+    )

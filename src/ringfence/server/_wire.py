@@ -7,10 +7,13 @@ unknown fields pass through untouched).
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
+
+import orjson
 
 ErrorType = Literal[
     "invalid_request_error",
@@ -25,6 +28,43 @@ ErrorType = Literal[
 
 Json = dict[str, Any]
 
+# 19+ digits in a row: an integer orjson would turn into a float (it keeps 64-bit integers only)
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def _not_json(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON (raises ``ValueError``). orjson where it is exact; the standard library for
+    documents with integers beyond 64 bits (kept exact, never turned into floats). ``NaN``,
+    ``Infinity`` and numbers that overflow a double are rejected: they are not JSON, and the
+    proxy passes on only what it can write back unchanged."""
+    raw = data.encode() if isinstance(data, str) else data
+    if _LONG_NUMBER.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides (and names the reason)
+    return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON of what :func:`loads` returned (or the proxy built). orjson, or the
+    standard library for what orjson refuses (integers beyond 64 bits, lone surrogates)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":")).encode()
+
 
 def error_body(
     message: str, type_: ErrorType, code: str | None = None, param: str | None = None
@@ -33,10 +73,24 @@ def error_body(
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+# characters that str.splitlines() (and so some SSE clients, httpx's line reader among them)
+# treats as line breaks, which JSON may leave unescaped inside strings
+_SPLITLINES = (
+    (b"\xc2\x85", b"\\u0085"),
+    (b"\xe2\x80\xa8", b"\\u2028"),
+    (b"\xe2\x80\xa9", b"\\u2029"),
+)
+
+
 def sse(data: Mapping[str, Any] | str) -> bytes:
-    """One server-sent event line (``data: ...``) with its blank-line terminator."""
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    return f"data: {text}\n\n".encode()
+    """One server-sent event line (``data: ...``) with its blank-line terminator. The JSON
+    escapes U+0085, U+2028 and U+2029, so clients that split lines like ``str.splitlines``
+    still see one line."""
+    raw = data.encode() if isinstance(data, str) else dumps(data)
+    if not raw.isascii():
+        for char, escaped in _SPLITLINES:
+            raw = raw.replace(char, escaped)
+    return b"data: " + raw + b"\n\n"
 
 
 DONE = sse("[DONE]")

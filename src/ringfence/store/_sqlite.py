@@ -8,8 +8,10 @@ transaction atomic). Every sqlite3 error is mapped to :class:`StoreError`.
 from __future__ import annotations
 
 import bisect
+import math
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +25,11 @@ from ringfence.store._migrations import migrate
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _EPS = 1e-9
+PEEK_STALENESS_S = 0.05
+"""How stale an advisory cap peek may be with respect to *other* connections' writes (this
+connection's own writes invalidate at once). :meth:`SqliteStore.try_charge` never uses the
+cache: the atomic reservation is exact, so staleness can only turn into an approval request
+that is refused at execution, or a refusal that a retry a moment later would not get."""
 _WINDOW_ROWS = "SELECT ts, amount, value FROM cap_usage WHERE cap_key = ? AND ts > ? ORDER BY ts"
 
 
@@ -62,6 +69,7 @@ class SqliteStore:
         # try_charge always re-checks inside its write transaction
         self._cap_cache: dict[str, tuple[float, list[float], list[tuple[float, str | None]]]] = {}
         self._data_version = -1
+        self._version_checked = -math.inf
 
     # --- connection access ----------------------------------------------------------------
 
@@ -126,21 +134,35 @@ class SqliteStore:
     def usage_after(self, charge: CapCharge, now: float) -> float:
         """Usage if ``charge`` were added (advisory: :meth:`try_charge` is the authority)."""
         since = now - charge.window_s
-        with self.read() as conn:
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._data_version:
-                self._cap_cache.clear()
-                self._data_version = version
-            cached = self._cap_cache.get(charge.key)
-            if cached is None or cached[0] > since:
-                rows = conn.execute(_WINDOW_ROWS, (charge.key, since)).fetchall()
-                cached = (since, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
-                self._cap_cache[charge.key] = cached
+        with self._lock:  # not self.read(): this is on every decision's hot path
+            self._check_open()
+            try:
+                cached = self._cached_window(charge.key, since)
+            except sqlite3.Error as exc:
+                raise StoreError(f"store {self.path}: cap ledger: {exc}") from exc
         start = bisect.bisect_right(cached[1], since)
         window = cached[2][start:]
         if charge.kind == "distinct":
             return float(len({v for _, v in window} | set(charge.values)))
         return sum(a for a, _ in window) + charge.amount
+
+    def _cached_window(
+        self, key: str, since: float
+    ) -> tuple[float, list[float], list[tuple[float, str | None]]]:
+        conn = self._conn
+        moment = time.monotonic()
+        if moment - self._version_checked > PEEK_STALENESS_S:
+            self._version_checked = moment
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:  # another connection wrote: drop what we read
+                self._cap_cache.clear()
+                self._data_version = version
+        cached = self._cap_cache.get(key)
+        if cached is None or cached[0] > since:
+            rows = conn.execute(_WINDOW_ROWS, (key, since)).fetchall()
+            cached = (since, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
+            self._cap_cache[key] = cached
+        return cached
 
     def try_charge(self, charges: tuple[CapCharge, ...], now: float) -> str | CapCharge:
         reservation = uuid.uuid4().hex

@@ -20,7 +20,7 @@ from ringfence.agentdojo._loader import dojo, quiet, suite
 from ringfence.agentdojo._operator import Human, Phase, SimulatedOperator
 from ringfence.agentdojo._recording import DojoRecorder, Mode
 from ringfence.agentdojo._results import Rendered, contains_any, is_structured, leaves, normalise
-from ringfence.agents import CallDecision, ToolCallRecord
+from ringfence.agents import ToolCallRecord
 from ringfence.approval import ApprovalQueue
 from ringfence.exceptions import RuntimeFailure
 from ringfence.gateway import Gateway, Tool, tool_from_openai
@@ -133,21 +133,7 @@ class DojoRunner:
             result = self.session.call(tool, dict(args), call_id=call_id)
         if result.executed:
             self.traces.append(dojo().FunctionCall(function=tool, args=dict(result.args)))
-        decision: CallDecision = "allow" if result.executed else result.verdict.decision
-        record = ToolCallRecord(
-            call_id=result.call_id,
-            tool=tool,
-            args=dict(result.args),
-            decision=decision,
-            executed=result.executed,
-            ok=result.ok,
-            message=result.message,
-            rules=tuple(result.verdict.rules),
-            reasons=tuple(result.verdict.reasons),
-            output=result.output,
-            error=result.error,
-            content_id=result.content_id,
-        )
+        record = ToolCallRecord.of(result, tool)
         step = Step(record, result.ok and self._carries(self._last_raw))
         self.steps.append(step)
         return step

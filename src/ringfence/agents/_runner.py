@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ringfence.audit import canonical_json
-from ringfence.gateway import ArgsInvalid, Session, Tool
+from ringfence.gateway import ArgsInvalid, CallResult, Session, Tool
 from ringfence.provenance import Span
 
 CallDecision = Literal["allow", "deny", "approve", "error", "unguarded"]
@@ -39,6 +39,25 @@ class ToolCallRecord:
     error: str | None = None
     content_id: str | None = None
     turn: int = 0
+
+    @classmethod
+    def of(cls, result: CallResult, tool: str) -> ToolCallRecord:
+        """The record of one call that went through the gateway."""
+        decision: CallDecision = "allow" if result.executed else result.verdict.decision
+        return cls(
+            call_id=result.call_id,
+            tool=tool,
+            args=dict(result.args),
+            decision=decision,
+            executed=result.executed,
+            ok=result.ok,
+            message=result.message,
+            rules=tuple(result.verdict.rules),
+            reasons=tuple(result.verdict.reasons),
+            output=result.output,
+            error=result.error,
+            content_id=result.content_id,
+        )
 
     @property
     def blocked(self) -> bool:
@@ -149,20 +168,4 @@ class GatewayRunner:
         self.session.taint(item_id, spans=spans, reason=reason)
 
     def call(self, tool: str, args: Mapping[str, Any], call_id: str) -> ToolCallRecord:
-        result = self.session.call(tool, args, call_id=call_id)
-        verdict = result.verdict
-        decision: CallDecision = "allow" if result.executed else verdict.decision
-        return ToolCallRecord(
-            call_id=call_id,
-            tool=tool,
-            args=dict(result.args),
-            decision=decision,
-            executed=result.executed,
-            ok=result.ok,
-            message=result.message,
-            rules=tuple(verdict.rules),
-            reasons=tuple(verdict.reasons),
-            output=result.output,
-            error=result.error,
-            content_id=result.content_id,
-        )
+        return ToolCallRecord.of(self.session.call(tool, args, call_id=call_id), tool)

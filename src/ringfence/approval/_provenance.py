@@ -178,7 +178,7 @@ class FrozenOrigins(ValueOriginIndex):
         }
 
     def lookup(self, value: object, path: str = "") -> list[LeafProvenance]:
-        arg = path.split(".", 1)[0]
+        arg = path.split(".", 1)[0].split("[", 1)[0]  # ``body[url 1]``: a rule's extract
         stored = [leaf for leaf in self._leaves.get(arg, []) if _under(leaf.path, path)]
         fresh = ValueOriginIndex().lookup(value, path)
         if [(s.path, s.value) for s in stored] != [(f.path, f.value) for f in fresh]:

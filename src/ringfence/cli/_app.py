@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ringfence._version import __version__
+from ringfence.cli._agentdojo import agentdojo_cmd
 from ringfence.cli._approvals import approvals_group, staged_group, ui_cmd
 from ringfence.cli._audit import audit_group
 from ringfence.cli._bench import bench_group
@@ -39,7 +40,7 @@ for command in (
     mcp_gateway,
 ):
     cli.add_command(command)
-for command in (approvals_group, staged_group, ui_cmd, redteam_cmd, incident_group):
+for command in (approvals_group, staged_group, ui_cmd, redteam_cmd, incident_group, agentdojo_cmd):
     cli.add_command(command)
 
 

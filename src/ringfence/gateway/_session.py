@@ -82,6 +82,16 @@ class StagingHook(Protocol):
     def stage(self, session: Session, proposal: Proposal) -> CallResult: ...
 
 
+@runtime_checkable
+class OutputRecorder(Protocol):
+    """How a tool's result becomes content the next calls are checked against. The default (no
+    recorder) adds one item, structured results indexed per field with the policy's field trust;
+    a recorder may split a result into several items (e.g. one per untrusted field, so a guard's
+    spans taint only part of one field) and returns the item that stands for the whole result."""
+
+    def record(self, session: Session, tool: str, output: Any, text: str) -> ContentItem: ...
+
+
 @dataclass(frozen=True)
 class CallResult:
     """What happened to one proposed call. ``message`` is what the model should see."""
@@ -119,6 +129,8 @@ class Session:
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     guards: ContentScreen | None = field(default=None, repr=False)
     """Guard state (reports per content item); set from the gateway's pipeline."""
+    recorder: OutputRecorder | None = field(default=None, repr=False)
+    """How tool results become content (default: one item per result; see OutputRecorder)."""
 
     def __post_init__(self) -> None:
         if self.guards is None:
@@ -401,6 +413,8 @@ class Session:
         return self._record_output(tool, output, _as_text(output))
 
     def _record_output(self, tool: str, output: Any, text: str) -> ContentItem:
+        if self.recorder is not None:
+            return self.recorder.record(self, tool, output, text)
         policy_tool = self.gateway.policy.tools.get(tool)
         source = f"tool:{tool}"
         trusted = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ringfence.policy._checks import cap_charge, cap_reason, provenance_outcome
@@ -26,7 +26,7 @@ from ringfence.policy._types import (
     ToolCall,
     Verdict,
 )
-from ringfence.provenance import LeafProvenance, source_matches
+from ringfence.provenance import LeafProvenance, destinations_in, source_matches
 
 DEFAULT_DENY_RULE = "default-deny"
 
@@ -117,22 +117,63 @@ def _err(exc: BaseException) -> str:
 def _provenance(
     tool: CompiledTool, call: ToolCall, ctx: CallContext, out: list[_Objection]
 ) -> dict[str, tuple[LeafProvenance, ...]]:
-    found: dict[str, tuple[LeafProvenance, ...]] = {}
+    """Evaluate the provenance rules; returns the leaves traced per argument (whole values,
+    then the destinations extracted from free text), which approvers are shown."""
+    whole: dict[str, tuple[LeafProvenance, ...]] = {}
+    extracted: dict[str, dict[str, LeafProvenance]] = {}
     for spec in tool.provenance:
         for arg in spec.args:
             if arg not in call.args:
                 continue
             try:
-                if arg not in found:
-                    leaves = ctx.origins.lookup(call.args[arg], arg) if ctx.origins else []
-                    found[arg] = tuple(leaves) or (LeafProvenance(arg, call.args[arg], ()),)
-                result = provenance_outcome(spec, list(found[arg]))
+                if spec.extract:
+                    leaves = _extracted(call.args[arg], arg, spec.extract, ctx)
+                    extracted.setdefault(arg, {}).update((leaf.path, leaf) for leaf in leaves)
+                else:
+                    if arg not in whole:
+                        whole[arg] = _whole(call.args[arg], arg, ctx)
+                    leaves = whole[arg]
+                result = provenance_outcome(spec, list(leaves))
             except Exception as exc:
                 out.append(_objection(spec.id, "error", "provenance", _err(exc), spec.message))
                 continue
             if result is not None:
                 out.append(_objection(spec.id, result[0], "provenance", result[1], spec.message))
+    found = dict(whole)
+    for arg, leaves_by_path in extracted.items():
+        found[arg] = (*found.get(arg, ()), *leaves_by_path.values())
     return found
+
+
+def _whole(value: object, arg: str, ctx: CallContext) -> tuple[LeafProvenance, ...]:
+    leaves = ctx.origins.lookup(value, arg) if ctx.origins else []
+    return tuple(leaves) or (LeafProvenance(arg, value, ()),)
+
+
+def _extracted(
+    value: object, arg: str, kinds: Sequence[str], ctx: CallContext
+) -> tuple[LeafProvenance, ...]:
+    """One leaf per URL / e-mail address / IBAN written inside the (free-text) value, with
+    path ``ARG[KIND N]``; no leaves when it has none."""
+    leaves: list[LeafProvenance] = []
+    counts: dict[str, int] = {}
+    for kind, token in (t for text in _strings(value) for t in destinations_in(text, kinds)):
+        counts[kind] = counts.get(kind, 0) + 1
+        path = f"{arg}[{kind} {counts[kind]}]"
+        found = ctx.origins.lookup(token, path) if ctx.origins else []
+        leaves.extend(found or [LeafProvenance(path, token, ())])
+    return tuple(leaves)
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for sub in value.values():
+            yield from _strings(sub)
+    elif isinstance(value, list | tuple):
+        for sub in value:
+            yield from _strings(sub)
 
 
 def _caps(

@@ -151,6 +151,10 @@ class CapSpec(_Strict):
         return self.sum or self.distinct
 
 
+ExtractKind = Literal["url", "email", "iban"]
+"""Destinations a provenance rule can find inside free text (see ``ProvenanceSpec.extract``)."""
+
+
 class ProvenanceSpec(_Strict):
     """Where the values of sensitive arguments must come from, and what happens otherwise."""
 
@@ -165,8 +169,19 @@ class ProvenanceSpec(_Strict):
     """When a value occurs only in other content, or in none (invented by the model)."""
     tainted: OnViolation = "deny"
     """When a value occurs in content a guard flagged (e.g. as a prompt injection)."""
+    extract: list[ExtractKind] = Field(default_factory=list)
+    """For free-text arguments (a message body, a post): trace the URLs, e-mail addresses or
+    IBANs written *inside* the value, each on its own, instead of the whole value (which the
+    model wrote and which occurs nowhere). A value with none of them passes the rule."""
     message: str | None = None
     """What the model is told when this rule refuses a call."""
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_extract(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("extract", 0) == []:
+            del data["extract"]  # so policies without it keep their digest
+        return data
 
 
 Operator = Literal[

@@ -14,6 +14,7 @@ from ringfence.provenance._normalize import (
     canonical_iban,
     canonical_number,
     canonical_url,
+    destinations_in,
     normalize_text,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "canonical_iban",
     "canonical_number",
     "canonical_url",
+    "destinations_in",
     "normalize_text",
     "source_matches",
     "summarize",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from ringfence.provenance._dates import canonical_date, dates_in
 from ringfence.provenance._label import ContentItem, source_matches
 from ringfence.provenance._normalize import (
     canonical_email,
@@ -28,7 +29,7 @@ from ringfence.provenance._normalize import (
     urls_in,
 )
 
-MatchKind = Literal["text", "number", "email", "url", "iban"]
+MatchKind = Literal["text", "number", "email", "url", "iban", "date"]
 
 OriginStatus = Literal["trusted", "untrusted", "tainted", "unknown", "empty", "untrackable"]
 """Where a value came from, summarised for rules:
@@ -97,15 +98,16 @@ def _is_empty(value: object) -> bool:
     return (isinstance(value, str) and not value.strip()) or value in ([], {})
 
 
-_Features = tuple[str, str, frozenset[str], frozenset[str], frozenset[str]]
+_Features = tuple[str, str, frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
 _CACHE_MAX_CHARS = 8192
 
 
 def _compute_features(text: str) -> _Features:
-    """(normalized text, cleaned text, numbers, e-mails, URLs) of a segment's text."""
+    """(normalized text, cleaned text, numbers, e-mails, URLs, dates) of a segment's text."""
     clean = clean_text(text)
     numbers, emails = frozenset(numbers_in(clean)), frozenset(emails_in(clean))
-    return normalize_text(clean), clean, numbers, emails, frozenset(urls_in(clean))
+    urls, dates = frozenset(urls_in(clean)), frozenset(dates_in(clean))
+    return normalize_text(clean), clean, numbers, emails, urls, dates
 
 
 # The same texts come back again and again (a system prompt, a conversation's earlier turns that
@@ -130,12 +132,13 @@ class _Segment:
     numbers: frozenset[str]
     emails: frozenset[str]
     urls: frozenset[str]
+    dates: frozenset[str]
 
     @classmethod
     def build(
         cls, item: ContentItem, text: str, field: str | None, trusted: bool, tainted: bool
     ) -> _Segment:
-        normalized, clean, numbers, emails, urls = _features(text)
+        normalized, clean, numbers, emails, urls, dates = _features(text)
         return cls(
             item_id=item.id,
             source=item.label.source,
@@ -147,6 +150,7 @@ class _Segment:
             numbers=numbers,
             emails=emails,
             urls=urls,
+            dates=dates,
         )
 
 
@@ -192,6 +196,7 @@ class _Query:
     email: str | None
     url: str | None
     iban: str | None
+    date: str | None = None
 
     @classmethod
     def of(cls, value: str | int | float | Decimal) -> _Query:
@@ -203,6 +208,7 @@ class _Query:
             email=canonical_email(value),
             url=canonical_url(value),
             iban=canonical_iban(value),
+            date=canonical_date(value),
         )
 
     def match(self, seg: _Segment) -> MatchKind | None:
@@ -211,6 +217,8 @@ class _Query:
             return "email" if self.email in seg.emails else None
         if self.url is not None:
             return "url" if self.url in seg.urls else None
+        if self.date is not None:
+            return "date" if self.date in seg.dates else None
         if self.iban is not None and iban_pattern(self.iban).search(seg.clean):
             return "iban"
         if self.number is not None and self.number in seg.numbers:
@@ -224,8 +232,9 @@ class ValueOriginIndex:
     """Answers, for any argument value, which content items (and fields / spans) it occurs in.
 
     Content is added as the model sees it; a guard that flags an item (or spans of it) calls
-    :meth:`replace` with the flagged item. E-mail addresses, URLs and numbers are looked up in
-    dictionaries; other text is searched in each segment, after one check that it occurs at all.
+    :meth:`replace` with the flagged item. E-mail addresses, URLs, dates and numbers are looked
+    up in dictionaries; other text is searched in each segment, after one check that it occurs
+    at all.
     """
 
     def __init__(self, items: Iterable[ContentItem] = ()) -> None:
@@ -247,7 +256,8 @@ class ValueOriginIndex:
 
     def _index_segments(self, segments: list[_Segment]) -> None:
         for seg in segments:
-            for kind, keys in (("email", seg.emails), ("url", seg.urls), ("number", seg.numbers)):
+            keyed = (("email", seg.emails), ("url", seg.urls), ("number", seg.numbers))
+            for kind, keys in (*keyed, ("date", seg.dates)):
                 for key in keys:
                     self._keyed.setdefault((kind, key), []).append(seg)
             self._all_text += "\x00" + seg.text
@@ -289,6 +299,8 @@ class ValueOriginIndex:
             return [(s, "email") for s in self._keyed.get(("email", query.email), [])]
         if query.url is not None:
             return [(s, "url") for s in self._keyed.get(("url", query.url), [])]
+        if query.date is not None:
+            return [(s, "date") for s in self._keyed.get(("date", query.date), [])]
         if query.iban is None and (not query.text or query.text not in self._all_text):
             # cannot occur as text: only a number written another way can still match
             segs = self._keyed.get(("number", query.number), []) if query.number else []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,7 +37,12 @@ _NUMBER = re.compile(
 _EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`)\]}]+", re.IGNORECASE)
 _IBAN_VALUE = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_IBAN_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[A-Z0-9]{10,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)"
+    r"(?![A-Za-z0-9])"
+)
 _URL_TRAIL = ".,;:!?"
+_QUOTES = "'`"
 
 
 def clean_text(text: str) -> str:
@@ -199,7 +205,7 @@ def canonical_email(value: str) -> str | None:
     """Lower-cased address without ``mailto:``, if ``value`` is exactly one e-mail address."""
     if "@" not in value:
         return None
-    text = value.strip()
+    text = value.strip().strip(_QUOTES)
     if text.lower().startswith("mailto:"):
         text = text[7:]
     match = _EMAIL.fullmatch(text)
@@ -207,7 +213,8 @@ def canonical_email(value: str) -> str | None:
 
 
 def emails_in(text: str) -> set[str]:
-    return {m.group(0).casefold().rstrip(".") for m in _EMAIL.finditer(text)}
+    # quotes are legal in the local part but in prose they quote the address: 'bob@x.org'
+    return {m.group(0).casefold().rstrip(".").lstrip(_QUOTES) for m in _EMAIL.finditer(text)}
 
 
 def canonical_url(value: str) -> str | None:
@@ -255,3 +262,29 @@ def iban_pattern(iban: str) -> re.Pattern[str]:
     with single spaces or hyphens between any characters, not glued to other letters/digits."""
     body = "[ -]?".join(re.escape(ch) for ch in iban)
     return re.compile(rf"(?<![A-Za-z0-9]){body}(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def destinations_in(
+    text: str, kinds: Iterable[str] = ("url", "email", "iban")
+) -> list[tuple[str, str]]:
+    """URLs, e-mail addresses and IBANs written in ``text``, as ``(kind, token)`` in order of
+    appearance (each distinct token once; an address inside a URL counts as the URL only)."""
+    wanted = set(kinds)
+    found: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in (("url", _URL), ("email", _EMAIL), ("iban", _IBAN_TOKEN)):
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(a <= start < b for a, b in taken):
+                continue
+            taken.append((start, end))
+            token = match.group(0).rstrip(_URL_TRAIL) if kind != "iban" else match.group(0)
+            if kind in wanted and (kind != "iban" or canonical_iban(token)):
+                found.append((start, kind, token))
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str]] = []
+    for _, kind, token in sorted(found):
+        if (kind, token) not in seen:
+            seen.add((kind, token))
+            out.append((kind, token))
+    return out

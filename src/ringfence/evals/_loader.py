@@ -15,11 +15,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ringfence._yamllines import LinePath, line_map, nearest_line
 from ringfence.agents import Environment, get_environment
 from ringfence.evals._schema import Case, SuiteMeta, SuiteSpec
 from ringfence.exceptions import ConfigError, Problem, SuiteError
-
-LinePath = tuple[str | int, ...]
 
 
 @dataclass
@@ -100,7 +99,7 @@ def suite_from_yaml(text: str, source: str = "<string>") -> Suite:
         raise SuiteError([Problem(source, where, str(getattr(exc, "problem", exc)))]) from exc
     if not isinstance(data, dict):
         raise SuiteError([Problem(source, "", "a suite must be a mapping with 'name' and 'cases'")])
-    lines = _line_map(text)
+    lines = line_map(text)
     try:
         spec = SuiteSpec.model_validate(data)
     except ValidationError as exc:
@@ -222,34 +221,7 @@ def _reason(err: Mapping[str, Any]) -> str:
 
 def _nearest(lines: Mapping[LinePath, int], loc: LinePath) -> int | None:
     path = tuple("in" if p == "in_" else p for p in loc if not _is_union_tag(p))
-    for n in range(len(path), -1, -1):
-        if path[:n] in lines:
-            return lines[path[:n]]
-    return None
-
-
-def _line_map(text: str) -> dict[LinePath, int]:
-    """Line number (1-based) of every key and sequence item of a YAML document."""
-    lines: dict[LinePath, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node: yaml.Node, path: LinePath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                lines[(*path, i)] = item.start_mark.line + 1
-                walk(item, (*path, i))
-
-    if root is not None:
-        walk(root, ())
-    return lines
+    return nearest_line(lines, path)
 
 
 def case_to_dict(case: Case) -> dict[str, Any]:

@@ -10,12 +10,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ringfence._yamllines import LinePath, line_map, nearest_line
 from ringfence.exceptions import PolicyError, Problem
 from ringfence.policy._compile import cross_check
 from ringfence.policy._engine import Policy
 from ringfence.policy._model import PolicySpec
-
-LinePath = tuple[str | int, ...]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -40,30 +39,6 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def _line_map(text: str) -> dict[LinePath, int]:
-    """Line number (1-based) of every key and sequence item in a YAML/JSON document."""
-    lines: dict[LinePath, int] = {}
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-
-    def walk(node: yaml.Node, path: LinePath) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                sub = (*path, str(key_node.value))
-                lines[sub] = key_node.start_mark.line + 1
-                walk(value_node, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                lines[(*path, i)] = item.start_mark.line + 1
-                walk(item, (*path, i))
-
-    if root is not None:
-        walk(root, ())
-    return lines
-
-
 def _locate(loc: LinePath, data: Any, lines: Mapping[LinePath, int]) -> str:
     """``line N (a.b.0.c)`` for a pydantic error location, skipping union-tag components."""
     path: list[str | int] = []
@@ -82,10 +57,8 @@ def _locate(loc: LinePath, data: Any, lines: Mapping[LinePath, int]) -> str:
             path.append(key)
             break
     dotted = ".".join(str(p) for p in path) or "(top)"
-    for n in range(len(path), -1, -1):
-        if tuple(path[:n]) in lines:
-            return f"line {lines[tuple(path[:n])]} ({dotted})"
-    return dotted
+    line = nearest_line(lines, path)
+    return dotted if line is None else f"line {line} ({dotted})"
 
 
 def parse_document(text: str, source: str) -> Any:
@@ -106,7 +79,7 @@ def parse_document(text: str, source: str) -> Any:
 
 def policy_from_data(data: Any, source: str = "<memory>", text: str | None = None) -> Policy:
     """Validate parsed policy data; all problems are reported at once."""
-    lines = _line_map(text) if text is not None else {}
+    lines = line_map(text) if text is not None else {}
     if not isinstance(data, dict):
         raise PolicyError([Problem(source, "", "a policy must be a mapping at the top level")])
     try:

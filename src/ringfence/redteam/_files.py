@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from ringfence.evals._loader import _line_map, _nearest
+from ringfence._yamllines import line_map
+from ringfence.evals._loader import _nearest
 from ringfence.exceptions import CatalogueError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,7 +37,7 @@ def validate_yaml(model: type[M], text: str, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        lines = _line_map(text)
+        lines = line_map(text)
         problems = [_problem(source, err, data, lines) for err in exc.errors()]
         raise CatalogueError(problems) from exc
 

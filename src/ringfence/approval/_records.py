@@ -18,7 +18,8 @@ ApprovalState = Literal["pending", "approved", "denied", "expired", "cancelled",
 """Where a request stands.
 
 - ``pending``: waiting for approvers (until ``expires_at``);
-- ``approved``: approved by enough approvers, not yet executed;
+- ``approved``: approved by enough approvers, not yet executed (until ``decided_at +
+  execute_within``: an approval not acted on in time expires);
 - ``denied`` / ``expired`` / ``cancelled``: final, never executed (expiry means deny);
 - ``executed``: approved and claimed for execution, exactly once (``execution`` says what
   happened: ``ran``, ``failed``, ``refused`` at the re-check, ``delegated`` to a blocking caller,
@@ -115,6 +116,8 @@ class ApprovalRequest:
     executed_at: float | None
     execution: str | None
     result: str | None
+    execute_within: float | None = None
+    """Seconds an approval stays good after the decision (None: no limit)."""
 
     @property
     def final(self) -> bool:
@@ -155,6 +158,7 @@ _COLUMNS = (
     "executed_at",
     "execution",
     "result",
+    "execute_within",
 )
 SELECT = f"SELECT {', '.join(_COLUMNS)} FROM approval_requests"
 INSERT = (
@@ -190,6 +194,7 @@ def request_from_row(row: tuple[Any, ...]) -> ApprovalRequest:
         executed_at=d["executed_at"],
         execution=d["execution"],
         result=d["result"],
+        execute_within=d["execute_within"],
     )
 
 

@@ -71,17 +71,20 @@ def set_state(
     return True
 
 
+def expiry_reason(req: ApprovalRequest) -> str:
+    """Why ``req`` expires: no decision in time, or an approval not acted on in time."""
+    if req.state == "approved":
+        return f"approved but not executed within {req.execute_within:g} s"
+    return "no decision before the timeout"
+
+
 def expire_tx(conn: sqlite3.Connection, req: ApprovalRequest, now: float) -> bool:
+    """``pending`` or ``approved`` -> ``expired`` (compare-and-set; expiry means deny)."""
+    reason = expiry_reason(req)
+    if req.state == "approved":  # the approvers' decision and reason stay; the approval lapses
+        return set_state(conn, req, "expired", now, "expired", None, reason)
     return set_state(
-        conn,
-        req,
-        "expired",
-        now,
-        "expired",
-        None,
-        "no decision before the timeout",
-        decided_at=now,
-        reason="expired",
+        conn, req, "expired", now, "expired", None, reason, decided_at=now, reason="expired"
     )
 
 

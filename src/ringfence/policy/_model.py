@@ -344,8 +344,15 @@ class ApprovalSpec(_Strict):
     """An approver needs at least one of these roles (empty: any configured approver)."""
     two_person: bool = False
     """Two different approvers must approve; one denial is enough to deny."""
+    execute_within: float | None = 86400.0
+    """How long an approval stays good: an approved call not executed (resumed or claimed)
+    within this long after the decision expires instead (seconds or ``'15m'``, ``'24h'``;
+    ``null``: never)."""
 
     _parse_timeout = field_validator("timeout", mode="before")(parse_duration)
+    _parse_within = field_validator("execute_within", mode="before")(
+        lambda v: v if v is None else parse_duration(v)
+    )
 
 
 class ApprovalDefaults(ApprovalSpec):

@@ -178,6 +178,13 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        6,
+        "approvals lapse when not executed in time",
+        """
+        ALTER TABLE approval_requests ADD COLUMN execute_within REAL;
+        """,
+    ),
 ]
 
 

@@ -39,6 +39,7 @@ proxy:
   rate_limit_per_minute: null
   stream_hold_back: 256
 """
+NO_GUARDS = "guards: {input: [], untrusted: [], output: []}\n"
 REPLY = (
     "Your order 4821 shipped yesterday and should arrive within three business days. "
     "You can track it from the orders page; tell me if anything looks wrong. "
@@ -63,11 +64,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def proxy_guards(url: str) -> str:
+def proxy_guards(url: str, expect_default: bool) -> str:
     """The guard pipelines the running proxy reports (fails when it is not ready)."""
     ready = httpx.get(url, timeout=10).json()
     guards = ready["checks"]["guards"]
-    if not guards["ok"] or "injection" not in guards["detail"]:
+    if expect_default and (not guards["ok"] or "injection" not in guards["detail"]):
         raise RuntimeError(f"the proxy does not run the default guards: {guards}")
     return str(guards["detail"])
 
@@ -150,7 +151,17 @@ async def cell(url: str, stream: bool, concurrency: int, total: int) -> dict[str
     show_default=True,
     help="Earlier user/assistant turns sent with every request (a conversation that goes on).",
 )
-def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float, turns: int) -> None:
+@click.option(
+    "--guards",
+    "guard_set",
+    type=click.Choice(["default", "none"]),
+    default="default",
+    show_default=True,
+    help="none: a baseline with every guard pipeline empty (what the guards cost).",
+)
+def cli(
+    as_json: bool, n1: int, n32: int, upstream_latency_ms: float, turns: int, guard_set: str
+) -> None:
     """Proxy overhead and throughput vs direct, on loopback."""
     HISTORY[:] = history(turns)
     exe = str(Path(sys.executable).with_name("ringfence"))
@@ -162,7 +173,7 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float, turns: int
             )
         )
         policy = Path(tmp) / "policy.yaml"
-        policy.write_text(POLICY)
+        policy.write_text(POLICY + (NO_GUARDS if guard_set == "none" else ""))
         mport, pport = free_port(), free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         procs = [
@@ -196,14 +207,16 @@ def cli(as_json: bool, n1: int, n32: int, upstream_latency_ms: float, turns: int
         try:
             wait_ready(f"http://127.0.0.1:{mport}/healthz")
             wait_ready(f"http://127.0.0.1:{pport}/healthz")
-            guards_used = proxy_guards(f"http://127.0.0.1:{pport}/readyz")
+            guards_used = proxy_guards(
+                f"http://127.0.0.1:{pport}/readyz", expect_default=guard_set == "default"
+            )
             result = asyncio.run(run_all(mport, pport, n1, n32))
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(10)
     result["setup"] = {
-        "guards": f"default ({guards_used})",
+        "guards": f"{guard_set} ({guards_used})",
         "upstream_latency_ms": upstream_latency_ms,
         "history_turns": turns,
         "messages": "system, history, a unique user message",

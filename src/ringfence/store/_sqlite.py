@@ -67,7 +67,7 @@ class SqliteStore:
         self._before_close: list[Callable[[], object]] = []
         # advisory cap peeks are served from memory until any connection writes the database;
         # try_charge always re-checks inside its write transaction
-        self._cap_cache: dict[str, tuple[float, list[float], list[tuple[float, str | None]]]] = {}
+        self._cap_cache: dict[str, _Window] = {}
         self._data_version = -1
         self._version_checked = -math.inf
 
@@ -144,11 +144,11 @@ class SqliteStore:
         window = cached[2][start:]
         if charge.kind == "distinct":
             return float(len({v for _, v in window} | set(charge.values)))
-        return sum(a for a, _ in window) + charge.amount
+        # the whole cached window (the usual case) was summed once, in the same order
+        total = cached[3] if start == 0 else sum(a for a, _ in window)
+        return total + charge.amount
 
-    def _cached_window(
-        self, key: str, since: float
-    ) -> tuple[float, list[float], list[tuple[float, str | None]]]:
+    def _cached_window(self, key: str, since: float) -> _Window:
         conn = self._conn
         moment = time.monotonic()
         if moment - self._version_checked > PEEK_STALENESS_S:
@@ -160,7 +160,8 @@ class SqliteStore:
         cached = self._cap_cache.get(key)
         if cached is None or cached[0] > since:
             rows = conn.execute(_WINDOW_ROWS, (key, since)).fetchall()
-            cached = (since, [r[0] for r in rows], [(r[1], r[2]) for r in rows])
+            window = [(r[1], r[2]) for r in rows]
+            cached = (since, [r[0] for r in rows], window, sum(a for a, _ in window))
             self._cap_cache[key] = cached
         return cached
 
@@ -187,6 +188,10 @@ class SqliteStore:
                 conn.execute("DELETE FROM cap_usage WHERE reservation = ?", (reservation,))
         except sqlite3.Error as exc:
             raise StoreError(f"store {self.path}: cap ledger: {exc}") from exc
+
+
+_Window = tuple[float, list[float], list[tuple[float, str | None]], float]
+"""A cached cap window: since, row times, (amount, value) rows, and the rows' summed amount."""
 
 
 class _Exceeded(Exception):

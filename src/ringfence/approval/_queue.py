@@ -199,7 +199,7 @@ class ApprovalQueue:
         outcome = self.wait(request_id, timeout_s)
         if outcome.status != "approved":
             return outcome
-        req, claimed = self.claim(request_id, execution="delegated", audit=audit)
+        req, claimed = self._claim(request_id, "delegated", audit)
         if not claimed:
             return outcome_of(req)
         return ApprovalOutcome("approved", req.id, req.reason or "", args=req.args)
@@ -214,7 +214,7 @@ class ApprovalQueue:
             raise ConfigError(f"tool {req.tool!r} is not registered with this gateway")
         if req.state != "approved" or tool is None:
             return not_run(req)
-        req, claimed = self.claim(request_id, execution="running", audit=gateway.audit)
+        req, claimed = self._claim(request_id, "running", gateway.audit)
         if not claimed:
             return not_run(req)
         session = gateway.session(req.principal, req.session, agent=req.agent)
@@ -263,6 +263,12 @@ class ApprovalQueue:
         ``execute_within`` expires here instead of being claimed.
         """
         self.expire_due(ids=[request_id])
+        return self._claim(request_id, execution, audit)
+
+    def _claim(
+        self, request_id: str, execution: str, audit: AuditLog | None
+    ) -> tuple[ApprovalRequest, bool]:
+        """:meth:`claim` for callers that have just run :meth:`expire_due` on the request."""
         now = self.clock()
         with (audit or self.audit).transaction() as tx:
             conn = tx.conn

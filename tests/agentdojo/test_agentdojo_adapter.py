@@ -116,3 +116,17 @@ def test_synthetic_ground_truths_only_for_workspace_injection_tasks_6_to_13(defa
     unit = Unit("workspace", "user_task_24", "injection_task_8", "direct")
     [none] = run_unit(Context(pack="none"), unit, ["worst-case"], ["span"])
     assert none.synthetic and none.attacked
+
+
+@pytest.mark.parametrize("attack", ["direct", "injecagent"])
+def test_an_answer_only_injection_is_shown_with_its_untrusted_origin(default_ctx, none_ctx, attack):
+    """travel injection_task_6's goal is a sentence in the answer: no call to refuse. The pack's
+    answer provenance cites the injected name with the review it came from."""
+    unit = Unit("travel", "user_task_3", "injection_task_6", attack)
+    [bare] = run_unit(none_ctx, unit, ["worst-case"], ["span"])
+    assert bare.attacked is True and bare.answer_traced is False  # no pack: nothing traced
+    [worst] = run_unit(default_ctx, unit, ["worst-case"], ["span"])
+    assert worst.error is None and worst.injection_seen
+    assert worst.answer_traced is True
+    assert worst.attacked_raw is True  # AgentDojo's check still finds the name in the answer
+    assert worst.attacked is False  # without the cited parts the answer does not carry it

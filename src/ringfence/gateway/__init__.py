@@ -1,6 +1,7 @@
 """The tool gateway: wraps tools so that every proposed call is decided, audited and only then
 executed."""
 
+from ringfence.gateway._answers import AnswerEvent, TracedAnswer
 from ringfence.gateway._gateway import Gateway, TimedResolver
 from ringfence.gateway._messages import refusal_message
 from ringfence.gateway._replay import parse_trace, replay
@@ -22,6 +23,7 @@ from ringfence.gateway._tool import ArgsInvalid, Tool, tool_from_function, tool_
 __all__ = [
     "SCHEMA_RULE",
     "UNKNOWN_TOOL_RULE",
+    "AnswerEvent",
     "ApprovalHook",
     "ApprovalOutcome",
     "ApprovalStatus",
@@ -34,6 +36,7 @@ __all__ = [
     "StagingHook",
     "TimedResolver",
     "Tool",
+    "TracedAnswer",
     "flatten",
     "parse_trace",
     "refusal_message",

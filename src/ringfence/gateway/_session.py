@@ -25,6 +25,7 @@ from ringfence.audit import (
     canonical_json,
 )
 from ringfence.exceptions import CallRefused, ConfigError
+from ringfence.gateway._answers import TracedAnswer, answer_event, trace
 from ringfence.gateway._messages import approval_message, invalid_args_message, refusal_message
 from ringfence.gateway._tool import ArgsInvalid, Tool
 from ringfence.guards import GuardResult
@@ -181,6 +182,14 @@ class Session:
 
     async def acheck_output(self, text: str) -> GuardResult:
         return await self._screen().acheck(text, "output", self._audit)
+
+    def trace_answer(self, text: str) -> TracedAnswer:
+        """Trace the model's answer to the content it came from and return what the person
+        should see, as the policy's ``answers`` section says (audited; untouched without it)."""
+        answer = trace(text, self.index, self.gateway.policy.spec.answers)
+        if self.gateway.policy.spec.answers is not None:
+            self._audit(answer_event(answer), durable=answer.changed)
+        return answer
 
     def _screen(self) -> ContentScreen:
         if self.guards is None:

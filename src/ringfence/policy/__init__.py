@@ -7,6 +7,8 @@ from ringfence.policy._engine import DEFAULT_DENY_RULE, CompiledTool, Policy, to
 from ringfence.policy._loader import load_policy, policy_from_data, policy_from_yaml
 from ringfence.policy._model import (
     DEFAULT_SOURCES,
+    AnswerAction,
+    AnswersSpec,
     ApprovalDefaults,
     ApprovalSpec,
     ApproverSpec,
@@ -39,6 +41,8 @@ from ringfence.policy._types import (
 __all__ = [
     "DEFAULT_DENY_RULE",
     "DEFAULT_SOURCES",
+    "AnswerAction",
+    "AnswersSpec",
     "ApprovalDefaults",
     "ApprovalSpec",
     "ApproverSpec",

@@ -415,6 +415,22 @@ DEFAULT_SOURCES: dict[str, Literal["trusted", "untrusted"]] = {
 }
 
 
+AnswerAction = Literal["pass", "cite", "withhold"]
+"""What the person reading an answer sees of a part that comes only from untrusted (or flagged)
+content: ``pass`` (the answer as written), ``cite`` (the answer, then each such part with the
+sources it came from) or ``withhold`` (the part replaced by a note naming its sources)."""
+
+
+class AnswersSpec(_Strict):
+    """Answer provenance: the parts of an answer (names, identifiers, quotes) that occur only in
+    untrusted content, and what the person reading it sees of them (see ``docs/provenance.md``)."""
+
+    untrusted: AnswerAction = "cite"
+    """Parts that occur only in untrusted content (and no trusted, unflagged content)."""
+    tainted: AnswerAction = "withhold"
+    """Parts that occur in content a guard flagged (an injection detector's span, say)."""
+
+
 class ProxySpec(_Strict):
     """How ``ringfence serve`` (the OpenAI-compatible proxy) applies this policy on the wire."""
 
@@ -471,6 +487,9 @@ class PolicySpec(_Strict):
     """Default approval settings (timeout, roles, two-person) and per-rule overrides."""
     approvers: dict[Annotated[str, Field(pattern=_ID)], ApproverSpec] = Field(default_factory=dict)
     """The people who may decide approval requests, by name, with their roles."""
+    answers: AnswersSpec | None = None
+    """Answer provenance (cite or withhold the parts of an answer that come only from untrusted
+    content). Absent: answers are not traced."""
     guards: GuardsSpec | None = None
     """Guard pipelines per direction (input, untrusted, output); see ``docs/guards.md``. Absent:
     a gateway runs no guards unless given a pipeline."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from ringfence.policy._model import (
     AllOf,
+    AnswersSpec,
     AnyOf,
     ArgSpec,
     CapSpec,
@@ -25,7 +26,7 @@ from ringfence.policy._model import (
 
 MODELS: list[type[BaseModel]] = [
     PolicySpec, ToolPolicy, ArgSpec, CapSpec, ProvenanceSpec, OutputSpec, RuleSpec, Clause,
-    AllOf, AnyOf, NotOf,
+    AllOf, AnyOf, NotOf, AnswersSpec,
 ]  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 """Provenance: content labels and the value-origin index for tool-call arguments."""
 
+from ringfence.provenance._answer import AnswerSpan, render_answer, trace_answer
 from ringfence.provenance._index import (
     LeafProvenance,
     MatchKind,
@@ -19,6 +20,7 @@ from ringfence.provenance._normalize import (
 )
 
 __all__ = [
+    "AnswerSpan",
     "ContentItem",
     "Label",
     "LeafProvenance",
@@ -35,6 +37,8 @@ __all__ = [
     "canonical_url",
     "destinations_in",
     "normalize_text",
+    "render_answer",
     "source_matches",
     "summarize",
+    "trace_answer",
 ]

@@ -29,6 +29,7 @@ KEYS = (
     "n_pairs",
     "targeted_asr",
     "targeted_asr_autonomous",
+    "targeted_asr_raw",
     "utility_under_attack",
     "utility_under_attack_with_approvals",
     "per_attack",

@@ -201,6 +201,14 @@ def _risk(risk: dict[str, Any]) -> str:
                 + "; ".join(item.get("reasons") or ["flagged"]),
             )
         )
+    for item in risk.get("action_mentioned", []):
+        rows.append(
+            (
+                "action mentioned",
+                f"{item['item_id']} from {item['source']} says {item['word']!r}: "
+                f"…{item['excerpt']}…",
+            )
+        )
     for arg, status in risk.get("weak_arguments", {}).items():
         rows.append(("argument origin", f"{arg}: {status}"))
     for cap in risk.get("caps", []):

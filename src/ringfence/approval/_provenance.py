@@ -9,6 +9,7 @@ exactly what the approver saw.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -123,8 +124,10 @@ def risk_signals(
     index: ValueOriginIndex,
     ledger: CapLedger,
     now: float,
+    tool: str = "",
 ) -> Json:
-    """Detector findings (tainted content), weak argument origins and cap usage."""
+    """Detector findings (tainted content), untrusted content that mentions the action, weak
+    argument origins and cap usage."""
     tainted = [
         {
             "item_id": i.id,
@@ -141,11 +144,43 @@ def risk_signals(
     }
     return {
         "tainted_content": tainted,
+        "action_mentioned": action_mentions(tool, index) if tool else [],
         "weak_arguments": weak,
         "caps": [_cap_usage(c, ledger, now) for c in verdict.charges],
         "categories": list(verdict.categories),
         "errors": list(verdict.errors),
     }
+
+
+_EXCERPT = 80
+
+
+def action_mentions(tool: str, index: ValueOriginIndex) -> list[Json]:
+    """Untrusted content that mentions this call's action: the tool's name, or its verb (the
+    first word of the name: ``delete`` for ``delete_file``) in any inflection. An injection that
+    asks for an action with values the system itself supplies (delete the file the listing
+    shows) has no untrusted value to show; this shows the person who asked for the action."""
+    pattern = _action_pattern(tool)
+    found: list[Json] = []
+    for item in index.items():
+        if item.label.trusted and not (item.tainted or item.taint_spans):
+            continue
+        match = pattern.search(item.text)
+        if match is not None:
+            lo, hi = max(0, match.start() - _EXCERPT), match.end() + _EXCERPT
+            found.append({"item_id": item.id, "source": item.label.source,
+                          "excerpt": item.text[lo:hi], "word": match.group(0)})  # fmt: skip
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _action_pattern(tool: str) -> re.Pattern[str]:
+    words = [re.escape(tool), re.escape(tool.replace("_", " "))]
+    verb = tool.split("_", maxsplit=1)[0].lower()
+    if len(verb) >= 3:
+        stem = verb[:-1] if verb.endswith("e") else verb
+        words.append(f"{re.escape(verb)}(?:s|d|ed)?|{re.escape(stem)}(?:es|ed|ing)")
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE)
 
 
 def _cap_usage(charge: CapCharge, ledger: CapLedger, now: float) -> Json:

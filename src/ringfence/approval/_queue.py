@@ -165,7 +165,7 @@ class ApprovalQueue:
             rules=verdict.rules,
             reasons=verdict.reasons,
             provenance=provenance,
-            risk=risk_signals(verdict, provenance, session.index, gw.store, now),
+            risk=risk_signals(verdict, provenance, session.index, gw.store, now, call.tool),
             roles=settings.roles,
             two_person=settings.two_person,
             policy=gw.policy.name,

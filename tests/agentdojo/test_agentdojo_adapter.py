@@ -112,7 +112,7 @@ def test_synthetic_ground_truths_only_for_workspace_injection_tasks_6_to_13(defa
     [travel] = run_unit(default_ctx, Unit("travel", "user_task_2", "injection_task_6", "direct"),
                         ["worst-case"], ["span"])  # fmt: skip
     assert travel.injection_seen and not travel.synthetic and travel.refused == 0
-    assert travel.attacked  # its goal is the answer text: no tool call to refuse
+    assert travel.attacked_raw and not travel.attacked  # its goal is the answer text: cited
     unit = Unit("workspace", "user_task_24", "injection_task_8", "direct")
     [none] = run_unit(Context(pack="none"), unit, ["worst-case"], ["span"])
     assert none.synthetic and none.attacked

@@ -12,6 +12,7 @@ from ringfence.audit._events import EVENT_TYPES, AuditEvent
 EVENT_MODULES = [
     "ringfence.audit._events",
     "ringfence.approval._events",
+    "ringfence.gateway._answers",
     "ringfence.guards._events",
     "ringfence.redteam._incident",
 ]

@@ -201,7 +201,8 @@ class _Query:
     @classmethod
     def of(cls, value: str | int | float | Decimal) -> _Query:
         if not isinstance(value, str):
-            return cls(normalize_text(str(value)), canonical_number(value), None, None, None)
+            # a number is found only as a number (``25`` is not in ``4.25``, ``-25`` or ``250``)
+            return cls("", canonical_number(value), None, None, None)
         return cls(
             text=normalize_text(value),
             number=canonical_number(value),

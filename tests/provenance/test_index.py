@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -171,3 +173,13 @@ def test_a_number_value_matches_only_as_a_whole_number() -> None:
     assert idx.lookup(float("nan"))[0].status == "unknown"
     (leaf,) = ValueOriginIndex([ContentItem("u", Label("user", True), "refund $25.")]).lookup(25)
     assert leaf.status == "trusted" and leaf.origins[0].match == "number"
+
+
+def test_remembered_queries_keep_equal_values_of_other_types_apart() -> None:
+    idx = ValueOriginIndex([ContentItem("u", Label("user", True), "tip 0.1 please")])
+    # equal to the float 0.1 (and hashes alike), but a longer decimal
+    exact = Decimal.from_float(0.1)
+    assert exact == 0.1 and hash(exact) == hash(0.1)
+    for _ in range(2):  # the second round is answered from remembered queries
+        assert idx.lookup(0.1)[0].status == "trusted"
+        assert idx.lookup(exact)[0].status == "unknown"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from ringfence.policy import (
     CallContext,
+    CapCharge,
     Principal,
     StaticResolver,
     ToolCall,
@@ -346,3 +348,17 @@ def test_session_clause_needs_a_known_fact(tmp_path) -> None:
 
     with pytest.raises(PolicyError, match="session"):
         policy_from_yaml(SESSION.replace("session: flagged", "session: vibes"))
+
+
+def test_verdicts_and_charges_behave_as_frozen_dataclasses() -> None:
+    """Their hand-written (faster) __init__ keeps the dataclass contract."""
+    verdict = Verdict("deny", ("why",), ("rule",))
+    assert verdict.provenance == {} and verdict.provenance is not Verdict("deny", (), ()).provenance
+    assert dataclasses.replace(verdict, decision="error").decision == "error"
+    assert verdict == Verdict(decision="deny", reasons=("why",), rules=("rule",), provenance={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verdict.decision = "allow"  # type: ignore[misc]
+    charge = CapCharge("cap", "cap|principal:u1", "count", 1.0, (), 5.0, 60.0, "deny")
+    same = dataclasses.replace(charge)
+    assert same == charge and hash(same) == hash(charge)
+    assert dataclasses.asdict(charge)["key"] == "cap|principal:u1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -157,3 +159,27 @@ def test_repeated_and_long_texts_index_the_same_as_fresh_ones():
             assert [leaf.status for leaf in second] == ["trusted"]
         reused = _index._cached_features.cache_info().hits
         assert reused == (1 if text is short else 0)  # only texts up to the limit are kept
+
+
+def test_a_number_value_matches_only_as_a_whole_number() -> None:
+    idx = ValueOriginIndex(
+        [ContentItem("t", Label("tool:x", False), "rate 4.25, delta -25, code 1,025 and 25th")]
+    )
+    for value in (25, 25.0):
+        assert idx.lookup(value)[0].status == "unknown"
+    assert idx.lookup(4.25)[0].status == "untrusted"
+    assert idx.lookup(-25)[0].status == "untrusted"
+    assert idx.lookup(1025)[0].status == "untrusted"
+    assert idx.lookup(float("nan"))[0].status == "unknown"
+    (leaf,) = ValueOriginIndex([ContentItem("u", Label("user", True), "refund $25.")]).lookup(25)
+    assert leaf.status == "trusted" and leaf.origins[0].match == "number"
+
+
+def test_remembered_queries_keep_equal_values_of_other_types_apart() -> None:
+    idx = ValueOriginIndex([ContentItem("u", Label("user", True), "tip 0.1 please")])
+    # equal to the float 0.1 (and hashes alike), but a longer decimal
+    exact = Decimal.from_float(0.1)
+    assert exact == 0.1 and hash(exact) == hash(0.1)
+    for _ in range(2):  # the second round is answered from remembered queries
+        assert idx.lookup(0.1)[0].status == "trusted"
+        assert idx.lookup(exact)[0].status == "unknown"

@@ -7,6 +7,7 @@ fixed when it is compiled. A check that raises is turned into an ``error`` by th
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -97,19 +98,23 @@ def _items(value: object) -> list[object]:
 # --- argument constraints -------------------------------------------------------------------
 
 
+_BOUNDS: dict[str, Callable[[float, float], bool]] = {
+    "minimum": operator.ge,
+    "maximum": operator.le,
+    "exclusive_minimum": operator.gt,
+    "exclusive_maximum": operator.lt,
+}
+
+
 def _numeric_check(bound: str, limit: float) -> Callable[[object], str | None]:
+    within = _BOUNDS[bound]
+
     def check(value: object) -> str | None:
         try:
             number = as_number(value)
         except ValueError as exc:
             return str(exc)
-        ok = {
-            "minimum": number >= limit,
-            "maximum": number <= limit,
-            "exclusive_minimum": number > limit,
-            "exclusive_maximum": number < limit,
-        }[bound]
-        return None if ok else f"{number:g} violates {bound} {limit:g}"
+        return None if within(number, limit) else f"{number:g} violates {bound} {limit:g}"
 
     return check
 
@@ -118,7 +123,10 @@ def _value_checks(spec: ArgSpec) -> Iterator[tuple[str, Callable[[object], str |
     """Constraints that look at the value alone, by constraint name."""
     if spec.type is not None:
         kind = spec.type
-        yield "type", lambda v: None if _type_ok(kind, v) else f"expected {kind}, got {v!r}"
+        if kind == "string":  # the common case, without the dispatch of _type_ok
+            yield "type", lambda v: None if isinstance(v, str) else f"expected {kind}, got {v!r}"
+        else:
+            yield "type", lambda v: None if _type_ok(kind, v) else f"expected {kind}, got {v!r}"
     if spec.enum is not None:
         allowed = list(spec.enum)
         yield "enum", lambda v: None if v in allowed else f"{v!r} is not one of {allowed}"
@@ -140,15 +148,20 @@ def _string_checks(spec: ArgSpec) -> Iterator[tuple[str, Callable[[object], str 
         hi = spec.max_length
         yield "max_length", lambda v: None if len(str(v)) <= hi else f"longer than {hi}"
     if spec.pattern is not None:
-        rx = re.compile(spec.pattern)
-        yield (
-            "pattern",
-            lambda v: (
-                None
-                if all(rx.search(str(i)) for i in _items(v))
-                else f"does not match {rx.pattern}"
-            ),
-        )
+        yield "pattern", _pattern_check(re.compile(spec.pattern))
+
+
+def _pattern_check(rx: re.Pattern[str]) -> Callable[[object], str | None]:
+    search = rx.search
+
+    def check(value: object) -> str | None:
+        if type(value) is str:  # one value: no list of items to walk
+            ok = search(value) is not None
+        else:
+            ok = all(search(str(i)) for i in _items(value))
+        return None if ok else f"does not match {rx.pattern}"
+
+    return check
 
 
 ValueCtxFn = Callable[[object, CallContext], str | None]
@@ -179,10 +192,11 @@ def _principal_checks(spec: ArgSpec) -> Iterator[tuple[str, ReasonCategory, Valu
 
 def _owner_check(kind: str) -> ValueCtxFn:
     def owned(value: object, ctx: CallContext) -> str | None:
-        if ctx.resolver is None:
+        resolver = ctx.resolver
+        if resolver is None:
             raise RuntimeError("no resource-ownership lookup is configured")
-        for item in _items(value):
-            owner = ctx.resolver.owner(kind, str(item))
+        for item in (value,) if type(value) is str else _items(value):
+            owner = resolver.owner(kind, str(item))
             if owner is None:
                 return f"{kind} {item!r} does not exist"
             if owner != ctx.principal.id:
@@ -238,44 +252,73 @@ def _on_arg_ctx(arg: str, fn: ValueCtxFn) -> CheckFn:
 # --- caps ---------------------------------------------------------------------------------
 
 
+ChargeFn = Callable[[ToolCall, CallContext], CapCharge]
+
+
 def cap_charge(cap: CapSpec, call: ToolCall, ctx: CallContext) -> CapCharge:
     """What ``call`` adds to ``cap``; raises when the call cannot be measured against it."""
-    scope = _cap_scope(cap, ctx)
-    amount, values = 1.0, tuple[str, ...]()
+    return compile_cap(cap)(call, ctx)
+
+
+def compile_cap(cap: CapSpec) -> ChargeFn:
+    """:func:`cap_charge` for one cap, with all that does not depend on the call fixed."""
+    scope, measure = _cap_scope(cap), _cap_measure(cap)
+    cap_id, prefix, kind = cap.id, f"{cap.id}|{cap.per}:", cap.kind
+    limit, window, on_exceed = cap.max, cap.window, cap.on_exceed
+
+    def charge(call: ToolCall, ctx: CallContext) -> CapCharge:
+        key = prefix + scope(ctx)
+        amount, values = measure(call)
+        return CapCharge(cap_id, key, kind, amount, values, limit, window, on_exceed)
+
+    return charge
+
+
+_ONE_CALL: tuple[float, tuple[str, ...]] = (1.0, ())
+
+
+def _cap_measure(cap: CapSpec) -> Callable[[ToolCall], tuple[float, tuple[str, ...]]]:
+    """The amount (and distinct values) one call adds to the cap."""
     if cap.sum is not None:
-        if cap.sum not in call.args:
-            raise ValueError(f"cap {cap.id!r}: argument {cap.sum!r} is missing")
-        amount = as_number(call.args[cap.sum])
-        if amount < 0:
-            raise ValueError(f"cap {cap.id!r}: negative amount {amount:g}")
-    elif cap.distinct is not None:
-        raw = call.args.get(cap.distinct, MISSING)
-        if raw is MISSING:
-            raise ValueError(f"cap {cap.id!r}: argument {cap.distinct!r} is missing")
-        values = tuple(sorted({normalize_text(str(v)) for v in _items(raw)}))
-        amount = float(len(values))
-    return CapCharge(
-        cap_id=cap.id,
-        key=f"{cap.id}|{cap.per}:{scope}",
-        kind=cap.kind,
-        amount=amount,
-        values=values,
-        max=cap.max,
-        window_s=cap.window,
-        on_exceed=cap.on_exceed,
-    )
+        arg = cap.sum
+
+        def summed(call: ToolCall) -> tuple[float, tuple[str, ...]]:
+            if arg not in call.args:
+                raise ValueError(f"cap {cap.id!r}: argument {arg!r} is missing")
+            amount = as_number(call.args[arg])
+            if amount < 0:
+                raise ValueError(f"cap {cap.id!r}: negative amount {amount:g}")
+            return amount, ()
+
+        return summed
+    if cap.distinct is not None:
+        name = cap.distinct
+
+        def distinct(call: ToolCall) -> tuple[float, tuple[str, ...]]:
+            raw = call.args.get(name, MISSING)
+            if raw is MISSING:
+                raise ValueError(f"cap {cap.id!r}: argument {name!r} is missing")
+            values = tuple(sorted({normalize_text(str(v)) for v in _items(raw)}))
+            return float(len(values)), values
+
+        return distinct
+    return lambda call: _ONE_CALL
 
 
-def _cap_scope(cap: CapSpec, ctx: CallContext) -> str:
+def _cap_scope(cap: CapSpec) -> Callable[[CallContext], str]:
     if cap.per == "principal":
-        return ctx.principal.id
+        return lambda ctx: ctx.principal.id
     if cap.per == "session":
-        return ctx.session_id
-    if cap.per == "tenant":
+        return lambda ctx: ctx.session_id
+    if cap.per == "global":
+        return lambda ctx: "*"
+
+    def tenant(ctx: CallContext) -> str:
         if ctx.principal.tenant is None:
             raise ValueError(f"cap {cap.id!r} is per tenant but the principal has no tenant")
         return ctx.principal.tenant
-    return "*"
+
+    return tenant
 
 
 def cap_reason(charge: CapCharge, usage: float) -> str | None:
@@ -372,10 +415,17 @@ def _session_fact(attr: str, ctx: CallContext) -> Any:
     return sorted({r for i in flagged for r in i.taint_reasons})
 
 
+_PRINCIPAL_FIELDS = ("id", "kind", "tenant", "roles")
+"""The attributes :meth:`Principal.attr` reads straight off the principal."""
+
+
 def _subject_getter(clause: Clause) -> Callable[[ToolCall, CallContext], Any]:
     if clause.session is not None:
         fact = clause.session
         return lambda call, ctx: _session_fact(fact, ctx)
+    if clause.principal in _PRINCIPAL_FIELDS:  # a plain field: no path to walk
+        field = operator.attrgetter(clause.principal)
+        return lambda call, ctx: field(ctx.principal)
     if clause.principal is not None:
         attr = clause.principal
 
@@ -407,12 +457,13 @@ def _compile_clause(clause: Clause) -> Predicate:
     get = _subject_getter(clause)
     where = clause.arg or f"principal.{clause.principal}" if clause.session is None else "session"
     is_principal = clause.principal is not None
+    if op == "exists":
+        present = bool(operand)
+        return lambda call, ctx: (get(call, ctx) is not MISSING) == present
     compare = _comparator(op, operand, clause.arg or "")
 
     def predicate(call: ToolCall, ctx: CallContext) -> bool:
         subject = get(call, ctx)
-        if op == "exists":
-            return (subject is not MISSING) == bool(operand)
         if subject is MISSING:
             if is_principal:
                 raise KeyError(f"principal attribute {where!r} is missing")
@@ -434,7 +485,40 @@ def _comparator(op: str, operand: Any, arg: str) -> Callable[[Any, CallContext],
     if op in ("matches", "not_matches"):
         rx, want = re.compile(str(operand)), op == "matches"
         return lambda subject, ctx: (rx.search(str(subject)) is not None) == want
+    return _OPERATORS.get(op, _generic)(op, operand)
+
+
+def _ordering(op: str, operand: Any) -> Callable[[Any, CallContext], bool]:
+    compare, right = _ORDER[op], float(operand)
+    return lambda subject, ctx: compare(as_number(subject), right)
+
+
+def _containment(op: str, operand: Any) -> Callable[[Any, CallContext], bool]:
+    want = op == "contains"
+
+    def contains(subject: Any, ctx: CallContext) -> bool:
+        if not isinstance(subject, str | list | tuple | frozenset | set):
+            raise TypeError(f"'{op}' needs a string or list, got {subject!r}")
+        return (operand in subject) == want
+
+    return contains
+
+
+def _generic(op: str, operand: Any) -> Callable[[Any, CallContext], bool]:
     return lambda subject, ctx: _compare(op, subject, operand)
+
+
+_ORDER: dict[str, Callable[[float, float], bool]] = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+_OPERATORS: dict[str, Callable[[str, Any], Callable[[Any, CallContext], bool]]] = {
+    **dict.fromkeys(_ORDER, _ordering),
+    "contains": _containment,
+    "not_contains": _containment,
+}
 
 
 def _compare(op: str, subject: Any, operand: Any) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ringfence.policy._checks import Check, arg_checks, rule_check
-from ringfence.policy._model import CapSpec, PolicySpec, ProvenanceSpec, ToolPolicy
+from ringfence.policy._checks import ChargeFn, Check, arg_checks, compile_cap, rule_check
+from ringfence.policy._model import CapSpec, Effect, PolicySpec, ProvenanceSpec, ToolPolicy
 
 
 def tool_rule_id(tool: str) -> str:
@@ -25,6 +25,27 @@ class CompiledTool:
     checks: tuple[Check, ...]
     caps: tuple[CapSpec, ...]
     provenance: tuple[ProvenanceSpec, ...]
+    effect: Effect = field(init=False)
+    """``spec.effect``, read once."""
+    charges: tuple[tuple[CapSpec, ChargeFn], ...] = field(init=False)
+    """Each cap with its compiled charge function."""
+    rule_id: str = field(init=False)
+    """The id of the tool's effect rule (``tool:NAME``)."""
+    allow_reasons: tuple[str, ...] = field(init=False)
+    """The reasons of an ``allow`` verdict (no rule objects)."""
+    approve_reason: str = field(init=False)
+    """Why an ``approve`` tool waits for a person."""
+    message: str | None = field(init=False)
+    """``spec.message``: what the model is told when the tool is refused."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: derived fields are set once, here
+        set_(self, "effect", self.spec.effect)
+        set_(self, "charges", tuple((cap, compile_cap(cap)) for cap in self.caps))
+        set_(self, "rule_id", tool_rule_id(self.name))
+        set_(self, "allow_reasons", (f"tool {self.name!r} is allowed and no rule objects",))
+        set_(self, "message", self.spec.message)
+        set_(self, "approve_reason", f"tool {self.name!r} requires human approval")
 
     def rule_ids(self) -> Iterator[str]:
         yield tool_rule_id(self.name)

@@ -12,8 +12,9 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from ringfence.policy._checks import cap_charge, cap_reason, provenance_outcome
+from ringfence.policy._checks import cap_reason, provenance_outcome
 from ringfence.policy._compile import CompiledTool, compile_tools, tool_rule_id
 from ringfence.policy._model import DEFAULT_SOURCES, PolicySpec
 from ringfence.policy._types import (
@@ -22,7 +23,6 @@ from ringfence.policy._types import (
     Decision,
     ReasonCategory,
     RuleOutcome,
-    RuleResult,
     ToolCall,
     Verdict,
 )
@@ -31,9 +31,14 @@ from ringfence.provenance import LeafProvenance, destinations_in, source_matches
 DEFAULT_DENY_RULE = "default-deny"
 
 
-@dataclass(frozen=True)
-class _Objection:
-    result: RuleResult
+class _Objection(NamedTuple):
+    """An objection raised by one rule (the fields of a :class:`RuleResult`) and the message
+    the model is told; a tuple, as a call may raise several."""
+
+    rule_id: str
+    outcome: RuleOutcome
+    category: ReasonCategory
+    reason: str
     message: str | None
 
 
@@ -76,38 +81,42 @@ class Policy:
                 rules=(DEFAULT_DENY_RULE,),
                 categories=("undeclared",),
             )
-        if tool.spec.effect == "deny":
+        if tool.effect == "deny":
             return Verdict(
                 decision="deny",
                 reasons=(f"tool {call.tool!r} is denied by policy",),
-                rules=(tool_rule_id(call.tool),),
+                rules=(tool.rule_id,),
                 categories=("tool",),
                 public_message=tool.spec.message,
             )
-        objections = list(_run_checks(tool, call, ctx))
-        provenance = _provenance(tool, call, ctx, objections)
-        charges = _caps(tool, call, ctx, objections)
-        if tool.spec.effect == "approve":
-            reason = f"tool {call.tool!r} requires human approval"
-            objections.append(_objection(tool_rule_id(call.tool), "approve", "tool", reason, None))
+        objections: list[_Objection] = []
+        _run_checks(tool, call, ctx, objections)
+        provenance = _provenance(tool, call, ctx, objections) if tool.provenance else {}
+        charges = _caps(tool, call, ctx, objections) if tool.charges else ()
+        if tool.effect == "approve":
+            objections.append(
+                _Objection(tool.rule_id, "approve", "tool", tool.approve_reason, None)
+            )
+        if not objections:
+            return Verdict(
+                "allow", tool.allow_reasons, (tool.rule_id,), (), (), charges, provenance
+            )
         return _combine(tool, objections, charges, provenance)
 
 
-def _objection(
-    rule_id: str, outcome: RuleOutcome, category: ReasonCategory, reason: str, message: str | None
-) -> _Objection:
-    return _Objection(RuleResult(rule_id, outcome, category, reason), message)
-
-
-def _run_checks(tool: CompiledTool, call: ToolCall, ctx: CallContext) -> Iterator[_Objection]:
+def _run_checks(
+    tool: CompiledTool, call: ToolCall, ctx: CallContext, out: list[_Objection]
+) -> None:
     for check in tool.checks:
         try:
             reason = check.fn(call, ctx)
         except Exception as exc:  # a rule that errors never allows
-            yield _objection(check.rule_id, "error", check.category, _err(exc), check.message)
+            out.append(_Objection(check.rule_id, "error", check.category, _err(exc), check.message))
             continue
         if reason is not None:
-            yield _objection(check.rule_id, check.outcome, check.category, reason, check.message)
+            out.append(
+                _Objection(check.rule_id, check.outcome, check.category, reason, check.message)
+            )
 
 
 def _err(exc: BaseException) -> str:
@@ -135,10 +144,10 @@ def _provenance(
                     leaves = whole[arg]
                 result = provenance_outcome(spec, list(leaves))
             except Exception as exc:
-                out.append(_objection(spec.id, "error", "provenance", _err(exc), spec.message))
+                out.append(_Objection(spec.id, "error", "provenance", _err(exc), spec.message))
                 continue
             if result is not None:
-                out.append(_objection(spec.id, result[0], "provenance", result[1], spec.message))
+                out.append(_Objection(spec.id, result[0], "provenance", result[1], spec.message))
     found = dict(whole)
     for arg, leaves_by_path in extracted.items():
         found[arg] = (*found.get(arg, ()), *leaves_by_path.values())
@@ -180,19 +189,20 @@ def _caps(
     tool: CompiledTool, call: ToolCall, ctx: CallContext, out: list[_Objection]
 ) -> tuple[CapCharge, ...]:
     charges: list[CapCharge] = []
-    for cap in tool.caps:
+    ledger, now = ctx.ledger, ctx.now
+    for cap, charge_of in tool.charges:
         try:
-            charge = cap_charge(cap, call, ctx)
-            if ctx.ledger is None:
+            charge = charge_of(call, ctx)
+            if ledger is None:
                 raise RuntimeError("no cap ledger (store) is configured")
-            reason = cap_reason(charge, ctx.ledger.usage_after(charge, ctx.now))
+            reason = cap_reason(charge, ledger.usage_after(charge, now))
         except Exception as exc:
-            out.append(_objection(cap.id, "error", "cap", _err(exc), cap.message))
+            out.append(_Objection(cap.id, "error", "cap", _err(exc), cap.message))
             continue
         charges.append(charge)
         if reason is not None:
             outcome: RuleOutcome = "forbid" if cap.on_exceed == "deny" else "approve"
-            out.append(_objection(cap.id, outcome, "cap", reason, cap.message))
+            out.append(_Objection(cap.id, outcome, "cap", reason, cap.message))
     return tuple(charges)
 
 
@@ -202,36 +212,63 @@ def _combine(
     charges: tuple[CapCharge, ...],
     provenance: dict[str, tuple[LeafProvenance, ...]],
 ) -> Verdict:
-    if not objections:
-        return Verdict(
-            decision="allow",
-            reasons=(f"tool {tool.name!r} is allowed and no rule objects",),
-            rules=(tool_rule_id(tool.name),),
-            charges=charges,
-            provenance=provenance,
-        )
-    by: dict[RuleOutcome, list[_Objection]] = {"forbid": [], "error": [], "approve": []}
-    for obj in objections:
-        by[obj.result.outcome].append(obj)
-    errors = tuple(f"{o.result.rule_id}: {o.result.reason}" for o in by["error"])
+    if len(objections) == 1:  # the usual case: one rule objects, and it decides
+        return _single(tool, objections[0], charges, provenance)
+    forbid, error, approve = _by_outcome(objections)
     decision: Decision
-    if by["forbid"]:
-        decision, deciding = "deny", by["forbid"] + by["error"]
-    elif by["error"]:
-        decision, deciding = "error", by["error"]
+    if forbid:
+        decision, deciding = "deny", forbid + error
+    elif error:
+        decision, deciding = "error", error
     else:  # objections exist, none forbid or errored: they ask for approval
-        decision, deciding = "approve", by["approve"]
+        decision, deciding = "approve", approve
     messages = [o.message for o in deciding if o.message]
     return Verdict(
-        decision=decision,
-        reasons=tuple(o.result.reason for o in deciding),
-        rules=tuple(dict.fromkeys(o.result.rule_id for o in deciding)),
-        errors=errors,
-        categories=tuple(dict.fromkeys(o.result.category for o in deciding)),
-        charges=charges,
-        provenance=provenance,
-        public_message=messages[0] if messages else tool.spec.message,
+        decision,
+        tuple([o.reason for o in deciding]),
+        tuple(dict.fromkeys([o.rule_id for o in deciding])),
+        tuple([f"{o.rule_id}: {o.reason}" for o in error]) if error else (),
+        tuple(dict.fromkeys([o.category for o in deciding])),
+        charges,
+        provenance,
+        messages[0] if messages else tool.message,
     )
+
+
+_DECISIONS: dict[RuleOutcome, Decision] = {"forbid": "deny", "error": "error", "approve": "approve"}
+
+
+def _single(
+    tool: CompiledTool,
+    obj: _Objection,
+    charges: tuple[CapCharge, ...],
+    provenance: dict[str, tuple[LeafProvenance, ...]],
+) -> Verdict:
+    """:func:`_combine` for one objection."""
+    errors = (f"{obj.rule_id}: {obj.reason}",) if obj.outcome == "error" else ()
+    return Verdict(
+        _DECISIONS[obj.outcome],
+        (obj.reason,),
+        (obj.rule_id,),
+        errors,
+        (obj.category,),
+        charges,
+        provenance,
+        obj.message or tool.message,
+    )
+
+
+def _by_outcome(
+    objections: list[_Objection],
+) -> tuple[list[_Objection], list[_Objection], list[_Objection]]:
+    """The objections that forbid, that errored and that ask for approval, in order."""
+    forbid: list[_Objection] = []
+    error: list[_Objection] = []
+    approve: list[_Objection] = []
+    for obj in objections:
+        outcome = obj.outcome
+        (forbid if outcome == "forbid" else error if outcome == "error" else approve).append(obj)
+    return forbid, error, approve
 
 
 __all__ = ["DEFAULT_DENY_RULE", "CompiledTool", "Policy", "tool_rule_id"]

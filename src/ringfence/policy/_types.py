@@ -84,7 +84,7 @@ CapKind = Literal["sum", "count", "distinct"]
 CapScope = Literal["principal", "session", "tenant", "global"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CapCharge:
     """What one call would add to one cap: a sum amount, one count, or distinct values."""
 
@@ -96,6 +96,29 @@ class CapCharge:
     max: float
     window_s: float
     on_exceed: Literal["deny", "approve"]
+
+    def __init__(
+        self,
+        cap_id: str,
+        key: str,
+        kind: CapKind,
+        amount: float,
+        values: tuple[str, ...],
+        max: float,
+        window_s: float,
+        on_exceed: Literal["deny", "approve"],
+    ) -> None:
+        # made on every decision: one update instead of a frozen __setattr__ per field
+        self.__dict__.update(
+            cap_id=cap_id,
+            key=key,
+            kind=kind,
+            amount=amount,
+            values=values,
+            max=max,
+            window_s=window_s,
+            on_exceed=on_exceed,
+        )
 
 
 @runtime_checkable
@@ -138,7 +161,7 @@ class RuleResult:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Verdict:
     """The engine's answer: a decision, the rules that decided it, why, and any errors."""
 
@@ -150,6 +173,30 @@ class Verdict:
     charges: tuple[CapCharge, ...] = ()
     provenance: Mapping[str, tuple[LeafProvenance, ...]] = field(default_factory=dict)
     public_message: str | None = None
+
+    def __init__(
+        self,
+        decision: Decision,
+        reasons: tuple[str, ...],
+        rules: tuple[str, ...],
+        errors: tuple[str, ...] = (),
+        categories: tuple[ReasonCategory, ...] = (),
+        charges: tuple[CapCharge, ...] = (),
+        provenance: Mapping[str, tuple[LeafProvenance, ...]] | None = None,
+        public_message: str | None = None,
+    ) -> None:
+        """As the dataclass's own ``__init__`` (``provenance`` defaults to a new empty dict),
+        but one dict update instead of a frozen ``__setattr__`` per field: one is made per call."""
+        self.__dict__.update(
+            decision=decision,
+            reasons=reasons,
+            rules=rules,
+            errors=errors,
+            categories=categories,
+            charges=charges,
+            provenance={} if provenance is None else provenance,
+            public_message=public_message,
+        )
 
     @property
     def allowed(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Literal
 
@@ -133,6 +134,17 @@ class _Segment:
     emails: frozenset[str]
     urls: frozenset[str]
     dates: frozenset[str]
+    origins: dict[MatchKind, Origin] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The :class:`Origin` of a match of each kind, made on first use (they are immutable)."""
+
+    def origin(self, kind: MatchKind) -> Origin:
+        found = self.origins.get(kind)
+        if found is None:
+            found = Origin(self.item_id, self.source, self.trusted, self.tainted, self.field, kind)
+            self.origins[kind] = found
+        return found
 
     @classmethod
     def build(
@@ -201,7 +213,8 @@ class _Query:
     @classmethod
     def of(cls, value: str | int | float | Decimal) -> _Query:
         if not isinstance(value, str):
-            return cls(normalize_text(str(value)), canonical_number(value), None, None, None)
+            # a number is found only as a number (``25`` is not in ``4.25``, ``-25`` or ``250``)
+            return cls("", canonical_number(value), None, None, None)
         return cls(
             text=normalize_text(value),
             number=canonical_number(value),
@@ -226,6 +239,26 @@ class _Query:
         if self.text and self.text in seg.text and _bounded_find(seg.text, self.text):
             return "text"
         return None
+
+
+_QUERY_MAX_CHARS = 256
+_QUERY_MEMO_SIZE = 1024
+_queries: dict[tuple[type, object], _Query] = {}
+
+
+def _query(value: str | int | float | Decimal) -> _Query:
+    """:meth:`_Query.of`, remembered for up to 1024 short values (the same arguments come back
+    call after call; a query is a pure function of the value). The key holds the type, which
+    keeps ``1``, ``1.0`` and ``Decimal(1)`` apart (they hash alike)."""
+    if isinstance(value, str) and len(value) > _QUERY_MAX_CHARS:
+        return _Query.of(value)
+    key = (type(value), value)
+    query = _queries.get(key)
+    if query is None:
+        if len(_queries) >= _QUERY_MEMO_SIZE:
+            _queries.clear()
+        query = _queries[key] = _Query.of(value)
+    return query
 
 
 class ValueOriginIndex:
@@ -291,8 +324,8 @@ class ValueOriginIndex:
             return LeafProvenance(path, value, (), trackable=False)
         if not isinstance(value, str | int | float | Decimal):
             return LeafProvenance(path, value, (), trackable=False)
-        query = _Query.of(value)
-        return LeafProvenance(path, value, tuple(_origin(s, k) for s, k in self._matches(query)))
+        query = _query(value)
+        return LeafProvenance(path, value, tuple([s.origin(k) for s, k in self._matches(query)]))
 
     def _matches(self, query: _Query) -> list[tuple[_Segment, MatchKind]]:
         if query.email is not None:
@@ -312,10 +345,6 @@ class ValueOriginIndex:
                 if kind is not None:
                     found.append((seg, kind))
         return found
-
-
-def _origin(seg: _Segment, kind: MatchKind) -> Origin:
-    return Origin(seg.item_id, seg.source, seg.trusted, seg.tainted, seg.field, kind)
 
 
 def _leaves(value: object, path: str) -> Iterator[tuple[str, object]]:

@@ -141,11 +141,10 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"store {self.path}: cap ledger: {exc}") from exc
         start = bisect.bisect_right(cached[1], since)
-        window = cached[2][start:]
         if charge.kind == "distinct":
-            return float(len({v for _, v in window} | set(charge.values)))
+            return float(len({v for _, v in cached[2][start:]} | set(charge.values)))
         # the whole cached window (the usual case) was summed once, in the same order
-        total = cached[3] if start == 0 else sum(a for a, _ in window)
+        total = cached[3] if start == 0 else sum(a for a, _ in cached[2][start:])
         return total + charge.amount
 
     def _cached_window(self, key: str, since: float) -> _Window:

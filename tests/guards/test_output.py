@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ringfence.exceptions import ConfigError
 from ringfence.guards import (
@@ -127,3 +129,30 @@ def test_late_refusal_in_long_answer_is_partial():
     assert refusal_score(text) == 0.4
     assert RefusalGuard().check(text, OUT)[0].score == 0.4
     assert RefusalGuard().check("All done.", OUT) == []
+
+
+_PHRASES = [
+    "I'm sorry, but I can't",
+    "I cannot help",
+    "i am unable to assist",
+    "I must decline",
+    "As an AI, I don't",
+    "against my guidelines",
+    "Violates my policies",
+    "That is not something I can help",
+    "not something i can help with",
+    "\u0130 cannot help",
+    "I won't do that",
+]
+
+
+@given(st.lists(st.sampled_from([*_PHRASES, "x", " ", "\u0131", "Sure. ", "a", "I"]), max_size=8))
+def test_the_refusal_pattern_matches_as_without_its_first_letter_test(parts: list[str]) -> None:
+    import re
+
+    from ringfence.guards import _output
+
+    plain = re.compile(_output._REFUSAL.pattern.replace("(?=[iatvn])", "", 1), re.IGNORECASE)
+    text = "".join(parts)
+    got, want = _output._REFUSAL.search(text), plain.search(text)
+    assert (got and got.span()) == (want and want.span())

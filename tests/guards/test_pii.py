@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from ringfence.exceptions import MissingExtraError
 from ringfence.guards import (
@@ -118,3 +120,36 @@ def test_presidio_never_downloads_a_spacy_model():
     with pytest.raises(ConfigError, match="never downloaded"):
         _installed_model("definitely_not_a_spacy_model")
     assert _installed_model("json") == "json"  # any importable package name is accepted
+
+
+_DIGITY = st.text(
+    alphabet=st.sampled_from([*"0123456789 -+().@abcXY", "\u0663", "\u0967", "\u00b2"]),
+    max_size=60,
+)
+
+
+@given(_DIGITY)
+@example("card 4111 1111 1111 1111, ssn 123-45-6789, call +44 20 7946 0958")
+@example("IBAN GB82 WEST 1234 5698 7654 32 or 12345678")
+@example("\u0665\u0665\u0665 \u0661\u0662\u0663 \u0664\u0665\u0666\u0667")
+def test_the_digit_prefilter_never_changes_what_is_found(text: str) -> None:
+    """A kind is skipped only in texts with fewer digits than any of its matches has (ASCII
+    and other decimal digits alike): the same matches as searching every kind."""
+    from ringfence.guards import _pii
+
+    everything = dict.fromkeys(_pii._MIN_DIGITS, 0)
+    filtered = _pii.find_pii(text)
+    saved = dict(_pii._MIN_DIGITS)
+    try:
+        _pii._MIN_DIGITS.update(everything)
+        assert _pii.find_pii(text) == filtered
+    finally:
+        _pii._MIN_DIGITS.update(saved)
+
+
+def test_digits_are_counted_as_the_regexes_see_them() -> None:
+    from ringfence.guards._pii import _digit_count
+
+    assert _digit_count("call 555 0100") == 7
+    assert _digit_count("\u0661\u0662\u0663 and 4") == 4  # Arabic-Indic digits are \d
+    assert _digit_count("x\u00b2") == 0  # a superscript is not

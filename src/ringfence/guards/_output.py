@@ -275,7 +275,9 @@ class CanaryGuard:
 # --- refusals --------------------------------------------------------------------------------
 
 _REFUSAL = re.compile(
-    r"\b(?:i(?:'m| am)? (?:sorry|afraid),? but i "
+    # (?=[iatvn]): the first letters of the alternatives, which the engine can test before
+    # trying each of them (the search takes about half as long; the matches are the same)
+    r"\b(?=[iatvn])(?:i(?:'m| am)? (?:sorry|afraid),? but i "
     r"(?:can(?:'t|not)|won't|will not|am unable|'m unable)"
     r"|i (?:can(?:'t|not)|won't|will not) (?:help|assist|provide|comply|do that|support|fulfil|"
     r"create|generate|write|share|give)(?! but\b)(?! you but\b)"

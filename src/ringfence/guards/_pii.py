@@ -94,17 +94,28 @@ class PiiMatch:
     score: float
 
 
+_MIN_DIGITS: dict[PiiKind, int] = {"email": 0, "card": 13, "iban": 2, "ssn": 9, "phone": 9}
+"""Decimal digits (``\\d``) a text needs before a kind can match at all: a card has 13 to 19,
+an SSN 9, a phone number 9 to 15 (:func:`_phone`), an IBAN its 2 check digits."""
+_ASCII_DIGITS = str.maketrans("", "", "0123456789")
+_DIGIT = re.compile(r"\d")
+
+
+def _digit_count(text: str) -> int:
+    """How many characters of ``text`` the regexes' ``\\d`` matches (Unicode decimal digits)."""
+    if text.isascii():
+        return len(text) - len(text.translate(_ASCII_DIGITS))
+    return len(_DIGIT.findall(text))
+
+
 def find_pii(text: str, kinds: Sequence[str] = PII_KINDS) -> list[PiiMatch]:
     """PII in ``text`` by regex and checksum; overlapping matches keep the first kind found
-    (e-mail, card, IBAN, SSN, phone)."""
+    (e-mail, card, IBAN, SSN, phone). A kind is not searched for in a text with fewer digits
+    than any match of it has (:data:`_MIN_DIGITS`)."""
     out: list[PiiMatch] = []
-    has_digit = any(c.isdigit() for c in text)
+    digits = _digit_count(text) if any(k != "email" for k in kinds) else 0
     for kind, (literal, regex, score_of) in _DETECTORS.items():
-        if (
-            kind not in kinds
-            or (literal and literal not in text)
-            or (kind != "email" and not has_digit)
-        ):
+        if kind not in kinds or (literal and literal not in text) or digits < _MIN_DIGITS[kind]:
             continue
         for m in _matches(kind, regex, text):
             score = score_of(m)

@@ -9,6 +9,7 @@ of its item (or field) and whether it is tainted. A value is looked up by its ca
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -268,6 +269,10 @@ class ValueOriginIndex:
     :meth:`replace` with the flagged item. E-mail addresses, URLs, dates and numbers are looked
     up in dictionaries; other text is searched in each segment, after one check that it occurs
     at all.
+
+    Items are cut into segments when the index is first asked about a value after they were
+    added (most conversations a proxy sees end without a tool call, so nothing asks): a lookup
+    answers exactly as if every item had been indexed when it was added.
     """
 
     def __init__(self, items: Iterable[ContentItem] = ()) -> None:
@@ -275,17 +280,33 @@ class ValueOriginIndex:
         self._segments: dict[str, list[_Segment]] = {}
         self._keyed: dict[tuple[str, str], list[_Segment]] = {}
         self._all_text = ""
+        self._pending: dict[str, None] = {}  # ids added (or replaced) since the last lookup
+        self._lock = threading.Lock()
         for item in items:
             self.add(item)
 
     def add(self, item: ContentItem) -> None:
-        replacing = item.id in self._items
-        self._items[item.id] = item
-        self._segments[item.id] = list(_segments(item))
-        if replacing:
-            self._reindex()
-        else:
-            self._index_segments(self._segments[item.id])
+        with self._lock:
+            self._items[item.id] = item
+            self._pending[item.id] = None
+
+    def _build(self) -> None:
+        """Segment and index the items added since the last lookup (all or nothing: an item
+        that cannot be segmented raises here, on every lookup, and is never skipped)."""
+        if not self._pending:
+            return
+        with self._lock:
+            pending = list(self._pending)
+            built = {i: list(_segments(self._items[i])) for i in pending}
+            replacing = any(i in self._segments for i in pending)
+            self._segments.update(built)
+            if replacing:
+                self._reindex()
+            else:
+                for segments in built.values():
+                    self._index_segments(segments)
+            for item_id in pending:
+                self._pending.pop(item_id, None)
 
     def _index_segments(self, segments: list[_Segment]) -> None:
         for seg in segments:
@@ -315,6 +336,7 @@ class ValueOriginIndex:
 
     def lookup(self, value: object, path: str = "") -> list[LeafProvenance]:
         """Origins of every leaf of ``value`` (lists and dicts are walked)."""
+        self._build()
         return [self._leaf(p, v) for p, v in _leaves(value, path)]
 
     def _leaf(self, path: str, value: object) -> LeafProvenance:

@@ -1,10 +1,11 @@
 """Turning a chat-completions request into labelled content of a core session.
 
-The request carries the whole conversation, so every request rebuilds the value-origin index
-from all of it: system and developer messages are trusted, user messages take the policy's
-trust for ``user``, assistant messages are untrusted (model output), and tool results are
-content ``tool:NAME`` labelled as the policy's ``output`` spec says (untrusted by default, with
-trusted fields of structured results), exactly as if the gateway had executed the call.
+The request carries the whole conversation, so every request labels all of it into a fresh
+session (whose value-origin index segments the items when a tool call is decided): system and
+developer messages are trusted, user messages take the policy's trust for ``user``, assistant
+messages are untrusted (model output), and tool results are content ``tool:NAME`` labelled as
+the policy's ``output`` spec says (untrusted by default, with trusted fields of structured
+results), exactly as if the gateway had executed the call.
 """
 
 from __future__ import annotations

@@ -89,7 +89,10 @@ def available() -> bool:
     """Whether the ``agentdojo`` extra is installed (without importing it)."""
     import importlib.util
 
-    return importlib.util.find_spec("agentdojo") is not None
+    spec = importlib.util.find_spec("agentdojo")
+    # a folder named agentdojo on the path (this project's tests/agentdojo) is a namespace
+    # package without an origin, not the extra
+    return spec is not None and spec.origin is not None
 
 
 @functools.cache

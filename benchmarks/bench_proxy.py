@@ -110,19 +110,26 @@ async def one(client: httpx.AsyncClient, url: str, stream: bool) -> float:
 
 
 async def cell(url: str, stream: bool, concurrency: int, total: int) -> dict[str, float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        for _ in range(min(50, total)):
-            await one(client, url, stream)
+    """``concurrency`` clients, each with its own connection (an httpx client per client: one
+    pool shared by 32 tasks costs the load generator CPU that grows with the server's latency,
+    httpcore's pool scan, encode/httpx#3215, and made the slower arm look slower still)."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    clients = [httpx.AsyncClient(limits=limits, timeout=30) for _ in range(concurrency)]
+    try:
+        for i in range(min(50, total)):
+            await one(clients[i % concurrency], url, stream)
         lat: list[float] = []
 
-        async def worker(n: int) -> None:
+        async def worker(client: httpx.AsyncClient, n: int) -> None:
             for _ in range(n):
                 lat.append(await one(client, url, stream))
 
         start = time.perf_counter()
-        await asyncio.gather(*(worker(total // concurrency) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(c, total // concurrency) for c in clients))
         wall = time.perf_counter() - start
+    finally:
+        for client in clients:
+            await client.aclose()
     lat.sort()
     return {
         "p50_ms": statistics.median(lat) * 1000,

@@ -101,3 +101,8 @@ def test_traced_parts_are_ordered_disjoint_exact_and_never_trusted(
         ends.append(span.end)
         assert span.status in ("untrusted", "tainted")
         assert not any(o.trusted and not o.tainted for o in index.lookup(span.text)[0].origins)
+
+
+def test_a_name_after_a_sentence_initial_word_is_found_without_it() -> None:
+    [span] = trace_answer("Guests of the Riverside View Hotel love it.", _index())
+    assert (span.text, span.kind) == ("Riverside View Hotel", "name")

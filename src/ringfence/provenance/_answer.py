@@ -69,15 +69,26 @@ def trace_answer(text: str, index: ValueOriginIndex) -> list[AnswerSpan]:
     overlaps (the longer part wins)."""
     found: list[AnswerSpan] = []
     for start, end, kind in _candidates(text, index):
-        part = text[start:end].strip(" .,;:!?'\"()[]")
-        if not part:
-            continue
-        leaf = index.lookup(part)[0]
-        if leaf.status in _CITED:
-            offset = text.index(part, start)
-            found.append(AnswerSpan(offset, offset + len(part), part, kind, leaf.status,
-                                    leaf.origins))  # fmt: skip
+        for begin in _starts(text, start, end, kind):
+            part = text[begin:end].strip(" .,;:!?'\"()[]")
+            leaf = index.lookup(part)[0] if part else None
+            if leaf is None or not leaf.origins:
+                continue  # occurs nowhere: try the name without its first word
+            if leaf.status in _CITED:
+                offset = text.index(part, begin)
+                found.append(AnswerSpan(offset, offset + len(part), part, kind, leaf.status,
+                                        leaf.origins))  # fmt: skip
+            break
     return _without_overlaps(found)
+
+
+def _starts(text: str, start: int, end: int, kind: str) -> list[int]:
+    """Where a part may begin: a name also from each later capitalised word ("Guests of the
+    Riverside View Hotel" -> "Riverside View Hotel"), keeping at least two words."""
+    if kind != "name":
+        return [start]
+    words = [start + m.start() for m in _WORD.finditer(text[start:end]) if m.group(0)[0].isupper()]
+    return words[:-1] or [start]
 
 
 def _candidates(text: str, index: ValueOriginIndex) -> Iterator[tuple[int, int, str]]:

@@ -208,6 +208,8 @@ def decide_choice(
     decisions = [decide_call(session, checker, call) for call in tool_calls]
     if output is not None and output.blocked:
         return blocked_outcome(session, spec, output, decisions)
+    if content and session.gateway.policy.spec.answers is not None:
+        content = session.trace_answer(content).text  # answer provenance: cite or withhold
     refused = [d for d in decisions if not d.forwarded and d.staged is None]
     forwarded = [_forward(c, d) for c, d in zip(tool_calls, decisions, strict=True) if d.forwarded]
     if refused and spec.on_denied_tool_call == "replace":
